@@ -1,0 +1,63 @@
+"""ganedu: an interactive course on adversarial training.
+
+Modules, in teaching order: ``data`` (toy 2D sets and digits), ``models`` (MLP and DCGAN
+networks), ``losses`` (minimax, non-saturating, Wasserstein, hinge, least squares),
+``lipschitz`` (weight clipping, gradient penalty, spectral norm), ``divergences`` (KL / JS /
+TV / W1), ``metrics`` (mode coverage, image metrics), ``train`` (Recipe + Trainer),
+``plot`` (figures), ``widgets`` (the live dashboard).
+"""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "seed_everything", "get_device", "quick_mode"]
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and PyTorch (CPU and CUDA) so a run repeats exactly on CPU.
+
+    Returns a ``torch.Generator`` seeded with the same value, for code that wants its own stream.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {seed!r} ({type(seed).__name__})")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def get_device(device: str | torch.device = "auto") -> torch.device:
+    """Resolve ``device``: ``"auto"`` picks cuda, then mps, then cpu; anything else is checked."""
+    if isinstance(device, torch.device):
+        return device
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
+    if device == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"device={device!r} is not a device; use 'auto', 'cpu', 'cuda', 'cuda:0' or 'mps'"
+        ) from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was asked for, but CUDA is not available here; use 'auto' or 'cpu'")
+    return dev
+
+
+def quick_mode() -> bool:
+    """True when ``GANEDU_QUICK=1`` (the tests' quick mode: fewer steps, same code paths)."""
+    return os.environ.get("GANEDU_QUICK", "0").strip().lower() not in ("", "0", "false", "no")
