@@ -1,0 +1,39 @@
+# ganedu: the two commands of the README.
+#   make lab   set up .venv (once) and open the course in JupyterLab
+#   make test  set up .venv (once) and run every test, notebooks included (quick mode)
+# Both are idempotent: the environment is rebuilt only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# Pinned here for a fast, repeatable install (the package itself only asks for ranges).
+TORCH_PIN ?= torch==2.14.1 torchvision==0.29.1
+STAMP := $(VENV)/.ganedu-installed
+PYTEST_ARGS ?=
+NOTEBOOK_ARGS ?=
+
+.PHONY: setup lab test test-unit test-notebooks slides student bench clean help
+
+help:
+	@echo "make lab    - set up and open the course in JupyterLab"
+	@echo "make test   - set up and run all tests (unit, widgets, browser, notebooks)"
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_PIN)
+	$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: setup
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: setup
+	GANEDU_QUICK=1 MPLBACKEND=Agg $(PY) -m pytest tests notebooks --nbval-lax -p no:cacheprovider $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info test-output slides student
+
+-include mk/*.mk

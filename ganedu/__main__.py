@@ -1,0 +1,164 @@
+"""Command line: train a recipe headless and write figures, metrics and a checkpoint.
+
+    python -m ganedu recipes
+    python -m ganedu train wgan-gp-toy --data 8gaussians --steps 2000 --out runs/gp
+    python -m ganedu train wgan-gp-toy --resume runs/gp --steps 1000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+EVAL_SAMPLES = 2500  # samples of the final generator the metrics are computed on
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ganedu",
+        description="ganedu: train the course's GAN recipes from the command line.",
+        epilog="Examples:\n  python -m ganedu recipes\n"
+               "  python -m ganedu train wgan-gp-toy --data 8gaussians --steps 2000 --out runs/gp\n"
+               "  python -m ganedu train dcgan --data digits --steps 500 --out runs/dcgan",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("recipes", help="list the recipes with their settings and sources")
+    t = sub.add_parser("train", help="train a recipe; writes samples.png, curves.png, metrics.json, "
+                                     "checkpoint.pt into --out",
+                       description="Train RECIPE on --data for --steps generator steps. Writes "
+                                   "samples.png, curves.png, metrics.json and checkpoint.pt into "
+                                   "--out (and nothing anywhere else).")
+    t.add_argument("recipe", help="recipe name (see `python -m ganedu recipes`)")
+    t.add_argument("--data", default=None, help="8gaussians, 25gaussians, swissroll, ring, digits, "
+                                                "mnist, fashion-mnist (default: 8gaussians)")
+    t.add_argument("--steps", type=int, default=1000, help="generator steps (default 1000)")
+    t.add_argument("--out", default=None, help="output folder (default: runs/RECIPE-DATA)")
+    t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    t.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda")
+    t.add_argument("--image-size", type=int, default=16, help="image side for image data (8, 16, 32, 64)")
+    t.add_argument("--lr", type=float, default=None, help="learning rate of both networks")
+    t.add_argument("--lr-g", type=float, default=None, help="generator learning rate")
+    t.add_argument("--lr-d", type=float, default=None, help="critic / discriminator learning rate")
+    t.add_argument("--gp-lambda", type=float, default=None, help="gradient-penalty weight λ (0: off)")
+    t.add_argument("--clip", type=float, default=None, help="weight-clipping value c")
+    t.add_argument("--n-critic", type=int, default=None, help="critic steps per generator step")
+    t.add_argument("--batch-size", type=int, default=None, help="batch size")
+    t.add_argument("--resume", default=None, metavar="DIR",
+                   help="continue the run saved in DIR/checkpoint.pt (its recipe and data are reused)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def cmd_recipes() -> int:
+    from .recipes import RECIPES
+
+    for r in RECIPES.values():
+        constraint = {"none": "-", "clip": f"clip c={r.clip:g}", "gp": f"GP λ={r.gp_lambda:g}",
+                      "sn": "spectral norm"}.get(r.constraint, r.constraint)
+        opt = f"{r.optimizer} lr_g={r.lr_g:g} lr_d={r.lr_d:g}"
+        if r.optimizer == "adam":
+            opt += f" betas={r.betas}"
+        print(f"{r.name:12s} loss={r.loss:13s} {constraint:14s} n_critic={r.n_critic} "
+              f"batch={r.batch_size} {opt}")
+        if r.source:
+            print(f"{'':12s} source: {r.source}")
+        if r.note:
+            print(f"{'':12s} note:   {r.note}")
+    return 0
+
+
+def cmd_train(args) -> int:
+    from .train import Trainer, TrainingDiverged
+
+    overrides = dict(lr_g=args.lr_g or args.lr, lr_d=args.lr_d or args.lr, gp_lambda=args.gp_lambda,
+                     clip=args.clip, n_critic=args.n_critic, batch_size=args.batch_size)
+    if args.resume:
+        trainer = Trainer.load(os.path.join(args.resume, "checkpoint.pt"), device=args.device)
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        if changes:
+            trainer.set(**changes)
+        out = args.out or args.resume
+    else:
+        data = args.data or "8gaussians"
+        trainer = Trainer.from_recipe(args.recipe, data, device=args.device, seed=args.seed,
+                                      image_size=args.image_size, **overrides)
+        out = args.out or os.path.join("runs", f"{args.recipe}-{data}")
+    os.makedirs(out, exist_ok=True)
+    print(f"ganedu: training {trainer.recipe.name} on {trainer.data_name[0] if trainer.data_name else 'data'} "
+          f"for {args.steps} steps on {trainer.device}; writing to {out}")
+    start = time.perf_counter()
+    try:
+        trainer.train(args.steps, progress=not args.no_progress)
+    except TrainingDiverged as exc:
+        trainer.save(os.path.join(out, "checkpoint.pt"))
+        print(f"ganedu: {exc}\nThe last good state was saved to {out}/checkpoint.pt", file=sys.stderr)
+        return 3
+    seconds = time.perf_counter() - start
+    metrics = evaluate(trainer)
+    metrics.update(recipe=trainer.recipe.name, steps=trainer.steps, seconds=round(seconds, 3),
+                   seed=trainer.seed, device=str(trainer.device))
+    write_outputs(trainer, out, metrics)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def evaluate(trainer) -> dict:
+    """Metrics of the final generator on EVAL_SAMPLES samples."""
+    from . import metrics
+    from .data import toy_modes, toy_std
+
+    fake = trainer.sample(EVAL_SAMPLES)
+    name = trainer.data_name[0] if trainer.data_name else None
+    out = {"eval_samples": EVAL_SAMPLES}
+    if fake.ndim == 2:
+        if name in ("8gaussians", "25gaussians", "ring"):
+            out.update({k: v for k, v in metrics.mode_coverage(fake, toy_modes(name), toy_std(name)).items()
+                        if k in ("modes", "hq")})
+            out["modes_total"] = len(toy_modes(name))
+        n_w1 = 1000  # exact assignment is O(n^3): 1000 samples keep it to about a second
+        out["w1"] = metrics.w1_to_data(fake[:n_w1], trainer.real_batch(n_w1))
+        out["w1_samples"] = n_w1
+        out["w_estimate"] = metrics.critic_w_estimate(trainer.critic, trainer.real_batch(1000).to(trainer.device),
+                                                      fake[:1000].to(trainer.device))
+    elif name in ("digits", "mnist") and fake.shape[-1] in (8, 16, 32):
+        out.update({k: v for k, v in metrics.class_coverage(fake).items() if k != "histogram"})
+        out["frechet"] = metrics.frechet_distance(trainer.real_batch(1000), fake[:1000])
+    return out
+
+
+def write_outputs(trainer, out, metrics_dict):
+    from . import plot
+
+    fake = trainer.sample(EVAL_SAMPLES)
+    title = f"{trainer.recipe.name} after {trainer.steps} steps"
+    if fake.ndim == 2:
+        fig = plot.plot_samples(trainer.real_batch(EVAL_SAMPLES), fake, title=title)
+    else:
+        fig = plot.plot_image_grid(fake[:64], nrow=8, title=title)
+    fig.savefig(os.path.join(out, "samples.png"), dpi=100)
+    plot.plot_curves(trainer.history, exact_w1=metrics_dict.get("w1")).savefig(
+        os.path.join(out, "curves.png"), dpi=100)
+    with open(os.path.join(out, "metrics.json"), "w") as fh:
+        json.dump(metrics_dict, fh, indent=2)
+    trainer.save(os.path.join(out, "checkpoint.pt"))
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        if args.command == "recipes":
+            return cmd_recipes()
+        return cmd_train(args)
+    except (ValueError, TypeError) as exc:
+        print(f"ganedu: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Assemble what a recipe needs: a stream of real batches and the two networks.
+
+Kept apart from the training loop so that ``train.py`` reads like the papers' pseudocode.
+"""
+from __future__ import annotations
+
+import itertools
+
+import torch
+
+from .data import IMAGE_DATASETS, TOY_DATASETS, image_dataset, load_digits, sample_toy
+from .models import DCGANDiscriminator, DCGANGenerator, MLPCritic, MLPGenerator
+
+__all__ = ["resolve_data", "make_batch_fn", "build_models", "data_shape"]
+
+
+def resolve_data(data, *, image_size=16):
+    """Turn a dataset name into what the Trainer samples from (toy names stay names)."""
+    if isinstance(data, str):
+        if data in TOY_DATASETS:
+            return data
+        if data == "digits":
+            return load_digits(size=image_size)[0]              # (N, 1, H, W) in [-1, 1]
+        if data in IMAGE_DATASETS:
+            dataset, used = image_dataset(data, size=image_size)
+            return load_digits(size=image_size)[0] if used == "digits" else dataset
+        raise ValueError(f"unknown dataset {data!r}; choose one of: "
+                         + ", ".join(TOY_DATASETS + IMAGE_DATASETS))
+    if isinstance(data, (torch.Tensor, torch.utils.data.Dataset)):
+        return data
+    raise TypeError(f"data must be a dataset name, a tensor or a torch Dataset, got {type(data).__name__}")
+
+
+def make_batch_fn(data, device, rng: torch.Generator):
+    """A function ``n -> Tensor[n, ...]`` of real samples on ``device``, drawn with ``rng``."""
+    if isinstance(data, str):
+        if data not in TOY_DATASETS:
+            raise ValueError(f"unknown toy dataset {data!r}; choose one of: {', '.join(TOY_DATASETS)}")
+        return lambda n: sample_toy(data, n, generator=rng).to(device, non_blocking=True)
+    if isinstance(data, torch.Tensor):
+        if data.ndim < 2 or len(data) < 2:
+            raise ValueError(f"data tensor must have shape (N, ...) with N >= 2, got {tuple(data.shape)}")
+        on_device = data.float().to(device)
+        return lambda n: on_device[torch.randint(len(data), (n,), generator=rng).to(device)]
+    if isinstance(data, torch.utils.data.Dataset):
+        return _loader_batches(data, device, rng)
+    raise TypeError(f"data must be a toy name, a tensor or a Dataset, got {type(data).__name__}")
+
+
+def _loader_batches(dataset, device, rng):
+    """Endless shuffled batches from a Dataset (images first if items are (image, label))."""
+    state = {"n": None, "it": None}
+
+    def next_batch(n):
+        if state["n"] != n:
+            loader = torch.utils.data.DataLoader(dataset, batch_size=n, shuffle=True, drop_last=True,
+                                                 generator=rng, pin_memory=device.type == "cuda")
+            state["n"], state["it"] = n, itertools.chain.from_iterable(itertools.repeat(loader))
+        batch = next(state["it"])
+        batch = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return batch.to(device, non_blocking=True)
+
+    return next_batch
+
+
+def data_shape(data) -> tuple:
+    """Shape of one real sample: (2,) for toy data, (C, H, W) for images."""
+    if isinstance(data, str):
+        return (2,)
+    if isinstance(data, torch.Tensor):
+        return tuple(data.shape[1:])
+    item = data[0]
+    return tuple((item[0] if isinstance(item, (tuple, list)) else item).shape)
+
+
+def build_models(recipe, data):
+    """The recipe's generator and critic for ``data``, plus a spec to rebuild them from a checkpoint."""
+    shape = data_shape(data)
+    model = recipe.model if recipe.model != "auto" else ("mlp" if len(shape) == 1 else "dcgan")
+    norm = recipe.critic_norm
+    if norm == "auto":
+        if recipe.spectral_norm:
+            norm = "spectral"
+        elif model == "dcgan":
+            norm = "layer" if recipe.gp_lambda > 0 else "batch"
+        else:
+            norm = "none"
+    z_dim = recipe.z_dim or (2 if len(shape) == 1 else 100)
+    if model == "mlp":
+        if len(shape) != 1:
+            raise ValueError(f"model='mlp' is for vector data such as the 2D toy sets, got samples of "
+                             f"shape {shape}; use model='dcgan' (or 'auto') for images")
+        dim = shape[0]
+        spec = {"kind": "mlp", "generator": dict(z_dim=z_dim, out_dim=dim, width=recipe.width,
+                                                 depth=recipe.depth),
+                "critic": dict(in_dim=dim, width=recipe.width, depth=recipe.depth, norm=norm)}
+    else:
+        if len(shape) != 3:
+            raise ValueError(f"model='dcgan' needs image data (C, H, W), got samples of shape {shape}")
+        channels, size = shape[0], shape[-1]
+        spec = {"kind": "dcgan", "generator": dict(z_dim=z_dim, image_size=size, channels=channels),
+                "critic": dict(image_size=size, channels=channels, norm=norm)}
+    generator, critic = models_from_spec(spec)
+    return generator, critic, spec
+
+
+def models_from_spec(spec):
+    """Rebuild (generator, critic) from the spec stored in a checkpoint."""
+    if spec["kind"] == "mlp":
+        return MLPGenerator(**spec["generator"]), MLPCritic(**spec["critic"])
+    return DCGANGenerator(**spec["generator"]), DCGANDiscriminator(**spec["critic"])

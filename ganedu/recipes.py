@@ -1,0 +1,182 @@
+"""Recipes: the papers' training settings as frozen dataclasses.
+
+A :class:`Recipe` says *what* to train (loss, Lipschitz constraint, optimiser, schedule, network
+size); the :class:`ganedu.train.Trainer` says *how*. Change a field with
+``recipe.replace(gp_lambda=1.0)`` (``dataclasses.replace``): recipes never mutate.
+
+The paper recipes keep the published defaults; the ``*-toy`` recipes are tuned for live demos on
+2D toy data on a laptop CPU (found by the sweep in ``benchmarks/``) and say so in their ``note``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from .losses import LOSSES
+
+__all__ = ["Recipe", "RECIPES", "get_recipe", "TUNABLE"]
+
+OPTIMIZERS = ("adam", "rmsprop")
+MODELS = ("auto", "mlp", "dcgan")
+CRITIC_NORMS = ("auto", "none", "layer", "batch", "spectral")
+#: fields a running Trainer may change mid-run (``Trainer.set``); the dashboard's sliders
+TUNABLE = ("gp_lambda", "clip", "n_critic", "lr_g", "lr_d", "one_sided", "batch_size")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One paper's training settings.
+
+    Attributes:
+        name: the key in ``RECIPES``.
+        loss: a key of ``ganedu.losses.LOSSES`` (``minimax``, ``nonsaturating``,
+            ``wasserstein``, ``hinge``, ``least_squares``).
+        optimizer, lr_g, lr_d, betas: the optimiser of both networks (``betas`` for Adam only).
+        n_critic: critic updates per generator update.
+        clip: weight-clipping value c (``None``: no clipping).
+        gp_lambda: gradient-penalty weight λ (0: no penalty); ``one_sided``: penalise only norms > 1.
+        spectral_norm: wrap every critic layer in spectral normalisation.
+        batch_size: samples per batch (real and fake alike).
+        z_dim: latent size (``None``: 2 for toy data, 100 for images).
+        model: ``mlp`` (toy data), ``dcgan`` (images) or ``auto`` (chosen from the data).
+        width, depth: MLP hidden width and number of hidden layers.
+        critic_norm: normalisation inside the critic (``auto``: batch for DCGAN, layer for DCGAN
+            under a gradient penalty, spectral when ``spectral_norm``, none for MLPs).
+        wgan_schedule: the WGAN code's schedule (100 critic steps for the first 25 generator
+            steps and every 500th).
+        source: where the numbers come from; note: what was changed and why.
+    """
+
+    name: str
+    loss: str = "wasserstein"
+    optimizer: str = "adam"
+    lr_g: float = 1e-4
+    lr_d: float = 1e-4
+    betas: tuple = (0.5, 0.999)
+    n_critic: int = 1
+    clip: float | None = None
+    gp_lambda: float = 0.0
+    one_sided: bool = False
+    spectral_norm: bool = False
+    batch_size: int = 64
+    z_dim: int | None = None
+    model: str = "auto"
+    width: int = 512
+    depth: int = 3
+    critic_norm: str = "auto"
+    wgan_schedule: bool = False
+    source: str = ""
+    note: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        _check_choice("loss", self.loss, tuple(LOSSES))
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("model", self.model, MODELS)
+        _check_choice("critic_norm", self.critic_norm, CRITIC_NORMS)
+        for name in ("lr_g", "lr_d"):
+            _check_positive(name, getattr(self, name))
+        for name in ("n_critic", "batch_size", "width", "depth"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        if self.z_dim is not None and (not isinstance(self.z_dim, int) or self.z_dim < 1):
+            raise ValueError(f"z_dim must be None or an integer >= 1, got {self.z_dim!r}")
+        if self.clip is not None:
+            _check_positive("clip", self.clip)
+        if not _is_number(self.gp_lambda) or not math.isfinite(self.gp_lambda) or self.gp_lambda < 0:
+            raise ValueError(f"gp_lambda must be a finite number >= 0, got {self.gp_lambda!r}")
+        if (not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2
+                or not all(_is_number(b) and 0 <= b < 1 for b in self.betas)):
+            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+
+    def replace(self, **changes) -> "Recipe":
+        """A copy with ``changes`` applied (``dataclasses.replace``), validated again."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise TypeError(f"Recipe has no field {unknown[0]!r}; fields are: "
+                            + ", ".join(f.name for f in dataclasses.fields(self)))
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Recipe":
+        return cls(**d)
+
+    @property
+    def constraint(self) -> str:
+        """The Lipschitz constraint in words: clip, gp, sn, or none."""
+        parts = [n for n, on in (("clip", self.clip is not None), ("gp", self.gp_lambda > 0),
+                                 ("sn", self.spectral_norm)) if on]
+        return "+".join(parts) or "none"
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _check_positive(name, value):
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not known; choose one of: {', '.join(choices)}")
+
+
+_GOODFELLOW = "Goodfellow et al. 2014, Eq. 1; optimiser as in DCGAN (Radford et al. 2016, §4)"
+_DCGAN = "Radford et al. 2016, §4: Adam lr 2e-4, beta1 0.5, batch 128, N(0, 0.02) init"
+_WGAN = "Arjovsky et al. 2017, Algorithm 1: RMSprop lr 5e-5, c = 0.01, m = 64, n_critic = 5"
+_WGAN_GP = ("Gulrajani et al. 2017, Algorithm 1: Adam lr 1e-4, betas (0, 0.9), lambda = 10, "
+            "n_critic = 5, m = 64 (the released gan_toy.py uses betas (0.5, 0.9), lambda 0.1 for toys)")
+_SNGAN = ("Miyato et al. 2018: hinge loss, spectral norm on every critic layer, Adam lr 2e-4, "
+          "betas (0, 0.9), n_dis = 5 (the authors' released CIFAR-10 setting)")
+
+RECIPES: dict[str, Recipe] = {r.name: r for r in [
+    Recipe("gan", loss="minimax", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), source=_GOODFELLOW,
+           note="the saturating generator loss log(1 - D(G(z))): stalls when D wins early"),
+    Recipe("nsgan", loss="nonsaturating", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999),
+           source=_GOODFELLOW, note="generator maximises log D(G(z)) (Goodfellow et al. 2014, §3)"),
+    Recipe("dcgan", loss="nonsaturating", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999),
+           batch_size=128, model="dcgan", source=_DCGAN),
+    Recipe("wgan", loss="wasserstein", optimizer="rmsprop", lr_g=5e-5, lr_d=5e-5, n_critic=5,
+           clip=0.01, batch_size=64, source=_WGAN),
+    Recipe("wgan-gp", loss="wasserstein", lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9), n_critic=5,
+           gp_lambda=10.0, batch_size=64, source=_WGAN_GP,
+           note="we use the paper's betas (0, 0.9); the paper's code uses (0.5, 0.9)"),
+    Recipe("sngan", loss="hinge", lr_g=2e-4, lr_d=2e-4, betas=(0.0, 0.9), n_critic=5,
+           spectral_norm=True, batch_size=64, source=_SNGAN),
+    # Fast toy variants for live demos on a laptop CPU (see benchmarks/RESULTS.md).
+    Recipe("gan-toy", loss="minimax", lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999), batch_size=256,
+           width=128, source=_GOODFELLOW, note="toy demo: smaller MLP (128), larger lr and batch"),
+    Recipe("nsgan-toy", loss="nonsaturating", lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999),
+           batch_size=256, width=128, source=_GOODFELLOW,
+           note="toy demo: smaller MLP (128), larger lr and batch"),
+    Recipe("wgan-toy", loss="wasserstein", optimizer="rmsprop", lr_g=1e-3, lr_d=1e-3, n_critic=5,
+           clip=0.01, batch_size=256, width=128, source=_WGAN,
+           note="toy demo: lr 1e-3 instead of 5e-5, smaller MLP, batch 256"),
+    Recipe("wgan-gp-toy", loss="wasserstein", lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.9), n_critic=5,
+           gp_lambda=0.1, batch_size=256, width=128, source=_WGAN_GP,
+           note="toy demo: gan_toy.py's betas (0.5, 0.9) and lambda 0.1, lr 1e-3, MLP width 128"),
+    Recipe("sngan-toy", loss="hinge", lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.9), n_critic=5,
+           spectral_norm=True, batch_size=256, width=128, source=_SNGAN,
+           note="toy demo: lr 1e-3, betas (0.5, 0.9), MLP width 128, batch 256"),
+]}
+
+
+def get_recipe(name: str | Recipe, **overrides) -> Recipe:
+    """The recipe called ``name`` (or ``name`` itself if it is a Recipe), with ``overrides``."""
+    if isinstance(name, Recipe):
+        recipe = name
+    elif isinstance(name, str):
+        if name not in RECIPES:
+            raise ValueError(f"unknown recipe {name!r}; choose one of: {', '.join(RECIPES)}")
+        recipe = RECIPES[name]
+    else:
+        raise TypeError(f"recipe must be a name (str) or a Recipe, got {type(name).__name__}")
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    return recipe.replace(**overrides) if overrides else recipe

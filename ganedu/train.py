@@ -1,0 +1,305 @@
+"""The training loop of every recipe, written like the papers' pseudocode.
+
+One generator step (``Trainer.step``) is::
+
+    for t in range(n_critic):                       # WGAN Algorithm 1, lines 2-8
+        x ~ data, z ~ N(0, I)
+        loss_C = d_loss(C(x), C(G(z))) [+ λ GP]     # the recipe's loss and constraint
+        update C; [clip C's weights]
+    z ~ N(0, I)
+    loss_G = g_loss(C(G(z)))                        # lines 9-11
+    update G
+
+The Trainer only schedules, logs and saves; losses come from ``ganedu.losses`` and the
+constraints from ``ganedu.lipschitz``, both chosen by the :class:`~ganedu.recipes.Recipe`.
+History is kept as tensors on the device and copied to the host every ``flush_every`` steps, so
+the hot path makes no per-step ``.item()`` sync.
+"""
+from __future__ import annotations
+
+import contextlib
+import copy
+import time
+
+import torch
+
+from . import get_device, seed_everything
+from .losses import LOSSES
+from .lipschitz import (check_no_batchnorm, clip_weights_, gradient_norms, input_gradient,
+                        interpolate, penalty_from_norms)
+from .recipes import RECIPES, TUNABLE, Recipe, get_recipe
+from .assemble import build_models, make_batch_fn, resolve_data
+
+__all__ = ["Recipe", "RECIPES", "get_recipe", "Trainer", "TrainingDiverged"]
+
+HISTORY_KEYS = ("d_loss", "g_loss", "w_estimate", "gp", "grad_norm")
+
+
+class TrainingDiverged(RuntimeError):
+    """A loss became NaN or infinite; the trainer was rolled back to its last good state."""
+
+
+@contextlib.contextmanager
+def frozen(module: torch.nn.Module):
+    """Stop gradients into ``module``'s parameters (the critic during the generator step)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+class Trainer:
+    """Train ``generator`` against ``critic`` on ``data`` with ``recipe``.
+
+    Args:
+        recipe: a :class:`Recipe` or the name of one in ``RECIPES``.
+        generator: maps ``z`` of shape ``(B, z_dim)`` to samples; has attribute ``z_dim``.
+        critic: maps samples to scores of shape ``(B,)``.
+        data: a toy dataset name (``"8gaussians"``...), ``"digits"`` / ``"mnist"``, a tensor of
+            samples ``(N, ...)`` or a ``torch.utils.data.Dataset``.
+        device: ``"auto"`` (cuda, then mps, then cpu) or a device.
+        seed: seeds weights-independent randomness (data, noise, ε); models are seeded by the caller.
+    """
+
+    def __init__(self, recipe, generator, critic, data, *, device="auto", seed=0, flush_every=50):
+        self.recipe = get_recipe(recipe)
+        self.device = get_device(device)
+        if not isinstance(generator, torch.nn.Module) or not isinstance(critic, torch.nn.Module):
+            raise TypeError("generator and critic must be torch.nn.Module instances, got "
+                            f"{type(generator).__name__} and {type(critic).__name__}")
+        if not hasattr(generator, "z_dim"):
+            raise TypeError("generator must have an attribute z_dim (the latent size)")
+        if self.recipe.gp_lambda > 0:
+            check_no_batchnorm(critic)
+        self.generator = generator.to(self.device)
+        self.critic = critic.to(self.device)
+        self.seed = seed
+        self.data = data
+        self.rng = torch.Generator().manual_seed(seed)  # data and noise, separate from weights
+        self.next_batch = make_batch_fn(data, self.device, self.rng)
+        self.opt_g = self._optimizer(self.generator, self.recipe.lr_g)
+        self.opt_d = self._optimizer(self.critic, self.recipe.lr_d)
+        self.steps = 0
+        self.flush_every = flush_every
+        self.model_spec = None  # set by from_recipe, so that load() can rebuild the networks
+        self.data_name = None  # (name, image_size), set by from_recipe, for load()
+        self._pending = []  # per-step stats, still on the device
+        self._history = {"step": [], **{k: [] for k in HISTORY_KEYS}, "time": [], "events": []}
+        self._t0 = time.perf_counter()
+        self._last_good = self._snapshot()
+
+    @classmethod
+    def from_recipe(cls, recipe="wgan-gp-toy", data="8gaussians", *, device="auto", seed=0,
+                    image_size=16, **overrides):
+        """Build the recipe's networks for ``data`` (seeded by ``seed``) and a Trainer."""
+        recipe = get_recipe(recipe, **overrides)
+        seed_everything(seed)
+        resolved = resolve_data(data, image_size=image_size)
+        generator, critic, spec = build_models(recipe, resolved)
+        trainer = cls(recipe, generator, critic, resolved, device=device, seed=seed)
+        trainer.model_spec = spec
+        trainer.data_name = (data, image_size) if isinstance(data, str) else None
+        return trainer
+
+    def _optimizer(self, module, lr):
+        r = self.recipe
+        if r.optimizer == "rmsprop":
+            return torch.optim.RMSprop(module.parameters(), lr=lr)
+        return torch.optim.Adam(module.parameters(), lr=lr, betas=r.betas)
+
+    # ---- one step of the algorithm -------------------------------------------------------
+    def noise(self, n: int) -> torch.Tensor:
+        """z ~ N(0, I), shape (n, z_dim)."""
+        z = torch.randn(n, self.generator.z_dim, generator=self.rng)
+        return z.to(self.device, non_blocking=True)
+
+    def critic_step(self, recipe: Recipe, diagnose: bool = True):
+        """One critic update: forward, backward, update, constraint. Returns stats (tensors).
+
+        ``diagnose``: also measure ||∇C(x_hat)|| when there is no penalty (last critic step only).
+        """
+        d_loss_fn = LOSSES[recipe.loss][0]
+        real = self.next_batch(recipe.batch_size)                 # x ~ P_r
+        with torch.no_grad():
+            fake = self.generator(self.noise(recipe.batch_size))  # G(z), no grad into G
+        # forward: scores and the loss
+        real_scores, fake_scores = self.critic(real), self.critic(fake)
+        loss = d_loss_fn(real_scores, fake_scores)
+        gp = norms = torch.zeros((), device=self.device)
+        if recipe.gp_lambda > 0 or diagnose:
+            x_hat = interpolate(real, fake)                       # ε ~ U(0, 1), one per sample
+            grad = input_gradient(self.critic, x_hat, create_graph=recipe.gp_lambda > 0)
+            norms = gradient_norms(grad)                          # ||∇C(x_hat)||_2 per sample
+            gp = penalty_from_norms(norms, one_sided=recipe.one_sided)
+        if recipe.gp_lambda > 0:
+            loss = loss + recipe.gp_lambda * gp                   # + λ E[(||∇C(x_hat)|| - 1)²]
+        # backward
+        self.opt_d.zero_grad(set_to_none=True)
+        loss.backward()
+        # update, then the constraint
+        self.opt_d.step()
+        if recipe.clip is not None:
+            clip_weights_(self.critic, recipe.clip)               # w <- clip(w, -c, c)
+        w_estimate = real_scores.mean() - fake_scores.mean()      # KR dual: E C(x) - E C(G(z))
+        return loss.detach(), w_estimate.detach(), gp.detach(), norms.detach().mean()
+
+    def generator_step(self, recipe: Recipe) -> torch.Tensor:
+        """One generator update: forward through the (frozen) critic, backward, update."""
+        g_loss_fn = LOSSES[recipe.loss][1]
+        with frozen(self.critic):
+            # forward
+            fake_scores = self.critic(self.generator(self.noise(recipe.batch_size)))
+            loss = g_loss_fn(fake_scores)
+            # backward
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.backward()
+        # update
+        self.opt_g.step()
+        return loss.detach()
+
+    def n_critic_now(self, recipe: Recipe) -> int:
+        """n_critic, or 100 in the WGAN code's warm-up (first 25 steps) and every 500th step."""
+        if recipe.wgan_schedule and (self.steps < 25 or self.steps % 500 == 0):
+            return 100
+        return recipe.n_critic
+
+    def step(self):
+        """One generator step after n_critic critic steps (the seeds' pseudocode)."""
+        recipe = self.recipe  # read once: the dashboard may change it between steps
+        n_critic = self.n_critic_now(recipe)
+        for t in range(n_critic):
+            d_loss, w_estimate, gp, grad_norm = self.critic_step(recipe, diagnose=t == n_critic - 1)
+        g_loss = self.generator_step(recipe)
+        self.steps += 1
+        self._pending.append((self.steps, time.perf_counter() - self._t0,
+                              torch.stack([d_loss, g_loss, w_estimate, gp, grad_norm])))
+        if len(self._pending) >= self.flush_every:
+            self.flush()
+
+    def train(self, steps: int, callback=None, every: int = 100, progress: bool = True):
+        """Run ``steps`` generator steps; call ``callback(trainer)`` every ``every`` steps."""
+        from tqdm.auto import tqdm
+
+        for name, value in (("steps", steps), ("every", every)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        bar = tqdm(total=steps, disable=not progress, desc=self.recipe.name, leave=False)
+        for i in range(1, steps + 1):
+            self.step()
+            if i % every == 0 or i == steps:
+                self.flush()
+                bar.update(i - bar.n)
+                if self._history["d_loss"]:
+                    bar.set_postfix(d_loss=f"{self._history['d_loss'][-1]:.3f}",
+                                    w=f"{self._history['w_estimate'][-1]:.3f}")
+                if callback is not None:
+                    callback(self)
+        bar.close()
+        return self.history
+
+    # ---- history, divergence, hyperparameters --------------------------------------------
+    def flush(self):
+        """Copy pending stats to the host (one sync); stop and roll back if any is NaN/inf."""
+        if not self._pending:
+            return
+        stats = torch.stack([s for _, _, s in self._pending]).cpu()
+        if not torch.isfinite(stats[:, :3]).all():
+            bad = self._pending[int((~torch.isfinite(stats[:, :3])).any(1).nonzero()[0])][0]
+            self._pending.clear()
+            self._restore(self._last_good)
+            raise TrainingDiverged(self._divergence_message(bad))
+        for (step, t, _), row in zip(self._pending, stats.tolist()):
+            self._history["step"].append(step)
+            self._history["time"].append(t)
+            for key, value in zip(HISTORY_KEYS, row):
+                self._history[key].append(value)
+        self._pending.clear()
+        self._last_good = self._snapshot()
+
+    def _divergence_message(self, step: int) -> str:
+        r = self.recipe
+        hints = [f"lower the learning rates (lr_g={r.lr_g:g}, lr_d={r.lr_d:g})"]
+        if r.constraint == "none" and r.loss in ("wasserstein", "hinge"):
+            hints.insert(0, "constrain the critic: its score is unbounded with "
+                            f"gp_lambda={r.gp_lambda:g}, clip={r.clip}, spectral_norm=False")
+        if r.gp_lambda > 50:
+            hints.append(f"use a smaller gradient-penalty weight (gp_lambda={r.gp_lambda:g})")
+        return (f"training diverged: a loss became NaN or infinite at step {step}. Try: "
+                + "; ".join(hints) + f". The trainer was rolled back to step {self.steps_at_last_good}.")
+
+    @property
+    def history(self) -> dict:
+        """Per-step lists: step, d_loss, g_loss, w_estimate, gp, grad_norm, time; and events."""
+        self.flush()
+        return self._history
+
+    def set(self, **changes):
+        """Change λ, clip, n_critic, learning rates... from the next step on (logged as events)."""
+        unknown = sorted(set(changes) - set(TUNABLE))
+        if unknown:
+            raise ValueError(f"cannot change {unknown[0]!r} during training; tunable: {', '.join(TUNABLE)}")
+        new = self.recipe.replace(**changes)  # validates the values
+        if new.gp_lambda > 0 and self.recipe.gp_lambda == 0:
+            check_no_batchnorm(self.critic)
+        for opt, key in ((self.opt_g, "lr_g"), (self.opt_d, "lr_d")):
+            for group in opt.param_groups:
+                group["lr"] = getattr(new, key)
+        self.recipe = new
+        for name, value in changes.items():
+            self._history["events"].append({"step": self.steps, "name": name, "value": value})
+
+    # ---- sampling ------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None) -> torch.Tensor:
+        """``n`` generated samples on the CPU; does not disturb the training random stream."""
+        rng = torch.Generator().manual_seed(self.seed + 1 if seed is None else seed)
+        z = torch.randn(n, self.generator.z_dim, generator=rng).to(self.device)
+        with _keep_buffers(self.generator):
+            return self.generator(z).cpu()
+
+    def real_batch(self, n: int) -> torch.Tensor:
+        """``n`` real samples on the CPU, from a stream separate from training's."""
+        return make_batch_fn(self.data, torch.device("cpu"),
+                             torch.Generator().manual_seed(self.seed + 2))(n)
+
+    # ---- checkpoints ---------------------------------------------------------------------
+    def _snapshot(self) -> dict:
+        self.steps_at_last_good = self.steps
+        return copy.deepcopy({"steps": self.steps, "generator": self.generator.state_dict(),
+                              "critic": self.critic.state_dict(), "opt_g": self.opt_g.state_dict(),
+                              "opt_d": self.opt_d.state_dict()})
+
+    def _restore(self, snap: dict):
+        self.generator.load_state_dict(snap["generator"])
+        self.critic.load_state_dict(snap["critic"])
+        self.opt_g.load_state_dict(snap["opt_g"])
+        self.opt_d.load_state_dict(snap["opt_d"])
+        self.steps = snap["steps"]
+        keep = sum(1 for s in self._history["step"] if s <= self.steps)
+        for key in ("step", "time", *HISTORY_KEYS):
+            del self._history[key][keep:]
+
+    def save(self, path):
+        """Write a checkpoint: networks, optimisers, RNG states, recipe and history."""
+        from .checkpoint import save_trainer
+        save_trainer(self, path)
+
+    @classmethod
+    def load(cls, path, *, device="auto", generator=None, critic=None, data=None):
+        """Resume from ``save``; bit-for-bit on CPU. Loaded with ``weights_only=True``."""
+        from .checkpoint import load_trainer
+        return load_trainer(cls, path, device=device, generator=generator, critic=critic, data=data)
+
+
+@contextlib.contextmanager
+def _keep_buffers(module: torch.nn.Module):
+    """Restore ``module``'s buffers (BatchNorm running stats) after a forward pass."""
+    saved = {name: b.clone() for name, b in module.named_buffers()}
+    try:
+        yield
+    finally:
+        for name, b in module.named_buffers():
+            b.copy_(saved[name])
