@@ -73,7 +73,8 @@ def clip_weights_(module: nn.Module, c: float) -> nn.Module:
 
 
 # =========================================================================== 2. gradient penalty
-def interpolate(real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+def interpolate(real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor | None = None, *,
+                generator: torch.Generator | None = None) -> torch.Tensor:
     r""":math:`\hat x = \epsilon x + (1 - \epsilon)\tilde x`, :math:`\epsilon \sim U[0, 1]`, one ε per sample.
 
     Gulrajani et al. 2017 (WGAN-GP), Algorithm 1, lines 4 and 6. Seed 003 asks what ε is: not a
@@ -84,6 +85,7 @@ def interpolate(real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor | None
         real: ``(B, ...)`` real samples.
         fake: ``(B, ...)`` generated samples, same shape as ``real``.
         eps: optional ``(B,)`` or ``(B, 1, ..., 1)`` mixing weights in ``[0, 1]``; drawn when None.
+        generator: optional ``torch.Generator`` for drawing ε (a trainer's own seeded stream).
     Returns:
         ``(B, ...)`` tensor ``x_hat``.
     """
@@ -95,7 +97,8 @@ def interpolate(real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor | None
     B = real.shape[0]
     eps_shape = (B,) + (1,) * (real.ndim - 1)  # (B, 1, ..., 1)
     if eps is None:
-        eps = torch.rand(eps_shape, device=real.device, dtype=real.dtype)
+        device = real.device if generator is None else generator.device
+        eps = torch.rand(eps_shape, generator=generator, device=device, dtype=real.dtype).to(real.device)
     else:
         if not isinstance(eps, torch.Tensor):
             raise TypeError(f"eps must be a torch.Tensor of shape ({B},), got {type(eps).__name__}")
@@ -195,7 +198,8 @@ def check_no_batchnorm(module: nn.Module) -> None:
 
 
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, *, eps: torch.Tensor | None = None,
-                     one_sided: bool = False, center: float = 1.0) -> torch.Tensor:
+                     one_sided: bool = False, center: float = 1.0,
+                     generator: torch.Generator | None = None) -> torch.Tensor:
     r""":math:`\mathbb{E}_{\hat x}\bigl(\|\nabla_{\hat x} c(\hat x)\|_2 - 1\bigr)^2`, without λ.
 
     Gulrajani et al. 2017 (WGAN-GP), Eq. 3 and Algorithm 1, lines 6–7; the critic loss is
@@ -206,7 +210,7 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, *, eps: tor
         critic: ``nn.Module`` (or callable) ``(B, ...) -> (B,)``, without BatchNorm.
         real: ``(B, ...)`` real samples.
         fake: ``(B, ...)`` generated samples, same shape.
-        eps: optional ``(B,)`` mixing weights (see :func:`interpolate`).
+        eps, generator: optional ``(B,)`` mixing weights, or a generator to draw them (see :func:`interpolate`).
         one_sided, center: see :func:`penalty_from_norms`.
     Returns:
         0-d tensor, differentiable wrt the critic's parameters.
@@ -215,7 +219,7 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, *, eps: tor
     _check_tensor("fake", fake)
     if isinstance(critic, nn.Module):
         check_no_batchnorm(critic)
-    x_hat = interpolate(real.detach(), fake.detach(), eps)  # (B, ...)
+    x_hat = interpolate(real.detach(), fake.detach(), eps, generator=generator)  # (B, ...)
     grad = input_gradient(critic, x_hat, create_graph=True)  # (B, ...)
     norms = gradient_norms(grad)  # (B,)
     return penalty_from_norms(norms, one_sided=one_sided, center=center)

@@ -101,6 +101,20 @@ def test_eps_is_uniform_and_one_per_sample():
     assert stats.kstest(eps.numpy(), "uniform").pvalue > 1e-3
 
 
+def test_eps_from_a_given_generator_is_reproducible():
+    real, fake = torch.ones(16, 2), torch.zeros(16, 2)
+    torch.manual_seed(0)
+    state = torch.get_rng_state()
+    a = lip.interpolate(real, fake, generator=torch.Generator().manual_seed(7))
+    b = lip.interpolate(real, fake, generator=torch.Generator().manual_seed(7))
+    assert torch.equal(a, b) and torch.unique(a[:, 0]).numel() == 16
+    assert torch.equal(torch.get_rng_state(), state)  # the global stream was not touched
+    critic, x = mlp_critic(), torch.randn(8, 2)
+    gp1 = lip.gradient_penalty(critic, x, fake[:8], generator=torch.Generator().manual_seed(1))
+    gp2 = lip.gradient_penalty(critic, x, fake[:8], generator=torch.Generator().manual_seed(1))
+    assert torch.equal(gp1, gp2)
+
+
 def test_interpolate_with_given_eps():
     real, fake = torch.randn(3, 2, 4, 4), torch.randn(3, 2, 4, 4)
     eps = torch.tensor([0.0, 0.25, 1.0])
