@@ -3,6 +3,7 @@
     python -m ganedu recipes
     python -m ganedu train wgan-gp-toy --data 8gaussians --steps 2000 --out runs/gp
     python -m ganedu train wgan-gp-toy --resume runs/gp --steps 1000
+    python -m ganedu grade student/05_gradient_penalty.ipynb
 """
 from __future__ import annotations
 
@@ -48,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", default=None, metavar="DIR",
                    help="continue the run saved in DIR/checkpoint.pt (its recipe and data are reused)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    from .grade import build_parser as grade_parser
+    grade_parser(sub.add_parser("grade", help="run a notebook (quick mode) and print a score per exercise"))
     return parser
 
 
@@ -154,6 +157,9 @@ def main(argv=None) -> int:
     try:
         if args.command == "recipes":
             return cmd_recipes()
+        if args.command == "grade":
+            from .grade import run_cli
+            return run_cli(args)
         return cmd_train(args)
     except (ValueError, TypeError) as exc:
         print(f"ganedu: error: {exc}", file=sys.stderr)
