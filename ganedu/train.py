@@ -130,7 +130,7 @@ class Trainer:
         loss = d_loss_fn(real_scores, fake_scores)
         gp = norms = torch.zeros((), device=self.device)
         if recipe.gp_lambda > 0 or diagnose:
-            x_hat = interpolate(real, fake)                       # ε ~ U(0, 1), one per sample
+            x_hat = interpolate(real, fake, generator=self.rng)   # ε ~ U(0, 1), one per sample
             grad = input_gradient(self.critic, x_hat, create_graph=recipe.gp_lambda > 0)
             norms = gradient_norms(grad)                          # ||∇C(x_hat)||_2 per sample
             gp = penalty_from_norms(norms, one_sided=recipe.one_sided)
