@@ -109,11 +109,11 @@ def _probe_results(cell) -> dict | None:
     return None
 
 
-def _verdict(name: str, recorded: dict, error) -> tuple[bool, str]:
+def _verdict(name: str, recorded: dict, error, stub_raised: bool = False) -> tuple[bool, str]:
     own = {k: v for k, v in recorded.items() if k == name} or recorded
     if own and all(own.values()):
         return True, "correct"
-    if error and error[0] == "ExerciseNotDone":
+    if (error and error[0] == "ExerciseNotDone") or (stub_raised and not own):
         return False, "not done yet: the exercise cell still raises NotImplementedError"
     if own:
         return False, "the check found a problem (run the check cell to see its message)"
@@ -172,10 +172,14 @@ def grade_notebook(path, *, quick: bool = True, timeout: int = 600, kernel_name:
         last = cells[-1]
         recorded = _probe_results(run.cells[position[last] + 1])
         error = _error_of(run.cells[position[last]])
+        # a top-level stub raises in the exercise cell itself, between the previous check and this one
+        previous = max([i for i in check_cells if i < last], default=-1)
+        stub_raised = any((_error_of(run.cells[position[i]]) or ("",))[0] == "NotImplementedError"
+                          for i in range(previous + 1, last) if nb.cells[i].cell_type == "code")
         if recorded is None:                      # the probe did not run: the run stopped before
             passed, reason = False, f"the notebook stopped before this check ({stopped or 'unknown reason'})"
         else:
-            passed, reason = _verdict(name, recorded, error)
+            passed, reason = _verdict(name, recorded, error, stub_raised)
         scores.append(ExerciseScore(name, passed, reason, cells))
     return GradeReport(str(path), quick, scores)
 

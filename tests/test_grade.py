@@ -50,19 +50,22 @@ def test_fixture_student_version_scores_zero_with_reasons(tmp_path):
     assert (report.score, report.total) == (0, 2)
     double, answer = report.exercises
     assert "not done yet" in double.reason                  # the check raised ExerciseNotDone
-    assert "NameError" in answer.reason                      # top-level stub: `answer` never set
+    assert "not done yet" in answer.reason    # top-level stub: raised in its own cell, check saw NameError
     text = report.text()
     assert "Score: 0/2" in text and "double" in text and "answer" in text
 
 
-def test_fixture_wrong_answer_scores_zero_and_the_right_one_still_counts(tmp_path):
+def test_fixture_wrong_and_broken_answers_score_zero_with_the_reason(tmp_path):
     wrong = "def double(x):\n    return x + 2\n"            # right for x = 2 only
     path = write_fixture(tmp_path / "wrong.ipynb", double_solution=wrong)
+    nb = nbformat.read(path, as_version=4)
+    nb.cells[6].source = "answr = 42\n"                      # a typo: the check cell raises NameError
+    nbformat.write(nb, path)
     report = grade_notebook(path)
     scores = {e.name: (e.passed, e.reason) for e in report.exercises}
     assert scores["double"] == (False, "the check found a problem (run the check cell to see its message)")
-    assert scores["answer"] == (True, "correct")            # recorded under another key, same cell
-    assert report.score == 1
+    assert scores["answer"] == (False, "the check cell stopped with NameError: name 'answer' is not defined")
+    assert report.score == 0
 
 
 def test_missing_notebook_is_a_clear_error(tmp_path, capsys):
