@@ -54,12 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def describe_constraint(r) -> str:
+    parts = []
+    if r.clip is not None:
+        parts.append(f"clip c={r.clip:g}")
+    if r.gp_lambda > 0:
+        parts.append(f"GP λ={r.gp_lambda:g}" + (" one-sided" if r.one_sided else ""))
+    if r.spectral_norm:
+        parts.append("spectral norm")
+    return ", ".join(parts) or "no constraint"
+
+
 def cmd_recipes() -> int:
     from .recipes import RECIPES
 
     for r in RECIPES.values():
-        constraint = {"none": "-", "clip": f"clip c={r.clip:g}", "gp": f"GP λ={r.gp_lambda:g}",
-                      "sn": "spectral norm"}.get(r.constraint, r.constraint)
+        constraint = describe_constraint(r)
         opt = f"{r.optimizer} lr_g={r.lr_g:g} lr_d={r.lr_d:g}"
         if r.optimizer == "adam":
             opt += f" betas={r.betas}"

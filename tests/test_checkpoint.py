@@ -1,0 +1,68 @@
+"""Checkpoints: corrupt, foreign and custom-network files give clear errors; state round-trips."""
+import pytest
+import torch
+
+from ganedu.checkpoint import read_checkpoint
+from ganedu.models import MLPCritic, MLPGenerator
+from ganedu.train import Trainer
+
+
+@pytest.fixture
+def saved(tmp_path):
+    t = Trainer.from_recipe("wgan-gp-toy", "8gaussians", device="cpu", seed=0, width=16)
+    t.train(3, progress=False)
+    t.set(gp_lambda=1.0)
+    t.save(tmp_path / "ck.pt")
+    return t, tmp_path / "ck.pt"
+
+
+def test_round_trip_keeps_recipe_history_and_events(saved):
+    t, path = saved
+    u = Trainer.load(path, device="cpu")
+    assert u.recipe == t.recipe and u.steps == 3
+    assert u.history["d_loss"] == t.history["d_loss"]
+    assert u.history["events"] == [{"step": 3, "name": "gp_lambda", "value": 1.0}]
+
+
+def test_corrupt_file_is_a_clear_error(tmp_path, saved):
+    _, path = saved
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
+    with pytest.raises(ValueError, match="corrupt"):
+        Trainer.load(bad)
+    text = tmp_path / "notes.pt"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="notes.pt"):
+        Trainer.load(text)
+
+
+def test_foreign_checkpoint_is_refused(tmp_path):
+    foreign = tmp_path / "resnet.pt"
+    torch.save({"state_dict": {"w": torch.zeros(2)}}, foreign)
+    with pytest.raises(ValueError, match="not a ganedu checkpoint"):
+        Trainer.load(foreign)
+    with pytest.raises(ValueError, match="does not exist"):
+        read_checkpoint(tmp_path / "missing.pt")
+
+
+def test_pickled_objects_are_not_executed(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("should never run",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "ganedu-checkpoint", "x": Evil()}, path)
+    with pytest.raises(ValueError, match="not written by ganedu|corrupt"):
+        Trainer.load(path)
+
+
+def test_custom_networks_need_to_be_passed_back(tmp_path):
+    g, c = MLPGenerator(width=8), MLPCritic(width=8)
+    t = Trainer("wgan-gp-toy", g, c, "8gaussians", device="cpu")
+    t.train(2, progress=False)
+    t.save(tmp_path / "c.pt")
+    with pytest.raises(ValueError, match="custom networks"):
+        Trainer.load(tmp_path / "c.pt")
+    u = Trainer.load(tmp_path / "c.pt", generator=MLPGenerator(width=8), critic=MLPCritic(width=8),
+                     data="8gaussians", device="cpu")
+    assert u.steps == 2

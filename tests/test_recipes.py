@@ -1,0 +1,55 @@
+"""Recipes: the papers' numbers, validation, immutability."""
+import dataclasses
+
+import pytest
+
+from ganedu.recipes import RECIPES, Recipe, get_recipe
+
+
+def test_paper_defaults():
+    wgan, gp, dc, sn = RECIPES["wgan"], RECIPES["wgan-gp"], RECIPES["dcgan"], RECIPES["sngan"]
+    assert (wgan.optimizer, wgan.lr_d, wgan.lr_g, wgan.clip, wgan.n_critic) == ("rmsprop", 5e-5, 5e-5, 0.01, 5)
+    assert wgan.loss == "wasserstein" and wgan.gp_lambda == 0
+    assert (gp.optimizer, gp.lr_d, gp.betas, gp.gp_lambda, gp.n_critic) == ("adam", 1e-4, (0.0, 0.9), 10.0, 5)
+    assert gp.clip is None and "0.5, 0.9" in gp.source  # says which betas the code used
+    assert (dc.optimizer, dc.lr_d, dc.betas, dc.model) == ("adam", 2e-4, (0.5, 0.999), "dcgan")
+    assert sn.spectral_norm and sn.loss == "hinge"
+    assert RECIPES["gan"].loss == "minimax" and RECIPES["nsgan"].loss == "nonsaturating"
+    for name in ("gan", "nsgan", "dcgan", "wgan", "wgan-gp", "sngan"):
+        assert RECIPES[name].source
+
+
+def test_toy_variants_are_clearly_named_and_noted():
+    toys = [n for n in RECIPES if n.endswith("-toy")]
+    assert "wgan-gp-toy" in toys
+    for n in toys:
+        assert RECIPES[n].note and RECIPES[n].name == n
+
+
+@pytest.mark.parametrize("field, value", [("gp_lambda", -1.0), ("clip", 0.0), ("clip", -0.01),
+                                          ("n_critic", 0), ("lr_g", 0.0), ("batch_size", 0),
+                                          ("betas", (0.5, 1.5)), ("loss", "wasserstien"),
+                                          ("optimizer", "sgd"), ("gp_lambda", float("nan"))])
+def test_bad_values_name_the_field(field, value):
+    with pytest.raises(ValueError, match=field):
+        RECIPES["wgan-gp"].replace(**{field: value})
+
+
+def test_recipes_are_frozen_and_replace_copies():
+    r = RECIPES["wgan-gp"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.gp_lambda = 1.0
+    s = r.replace(gp_lambda=1.0)
+    assert s.gp_lambda == 1.0 and r.gp_lambda == 10.0
+    with pytest.raises(TypeError, match="no field 'lambda_gp'"):
+        r.replace(lambda_gp=1.0)
+
+
+def test_get_recipe():
+    assert get_recipe("wgan") is RECIPES["wgan"]
+    assert get_recipe("wgan", n_critic=3).n_critic == 3
+    with pytest.raises(ValueError, match="unknown recipe 'wgan2'.*wgan-gp"):
+        get_recipe("wgan2")
+    with pytest.raises(TypeError):
+        get_recipe(3)
+    assert isinstance(get_recipe(Recipe("mine")), Recipe)
