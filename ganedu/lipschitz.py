@@ -126,11 +126,16 @@ def input_gradient(critic, x_hat: torch.Tensor, *, create_graph: bool = True) ->
         create_graph: keep the graph for a second derivative (True for the penalty).
     Returns:
         tensor shaped like ``x_hat``.
+
+    Under mixed precision (``torch.autocast``) this critic pass runs with autocast off, in
+    ``x_hat``'s own dtype (float32 in the trainer), so the penalty and its double backward are
+    computed in float32 whatever precision the rest of the step uses.
     """
     _check_tensor("x_hat", x_hat)
     if not x_hat.requires_grad:
         x_hat = x_hat.detach().requires_grad_(True)
-    scores = critic(x_hat)  # (B,)
+    with _autocast_off(x_hat.device.type):
+        scores = critic(x_hat)  # (B,)
     B = x_hat.shape[0]
     if not isinstance(scores, torch.Tensor) or scores.shape not in ((B,), (B, 1)):
         got = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
@@ -140,6 +145,14 @@ def input_gradient(critic, x_hat: torch.Tensor, *, create_graph: bool = True) ->
     (grad,) = torch.autograd.grad(outputs=scores, inputs=x_hat, grad_outputs=torch.ones_like(scores),
                                   create_graph=create_graph, allow_unused=True)
     return torch.zeros_like(x_hat) if grad is None else grad  # None: scores ignore x_hat
+
+
+def _autocast_off(device_type: str):
+    """``torch.autocast(enabled=False)`` where autocast exists for ``device_type``, else nothing."""
+    try:
+        return torch.autocast(device_type=device_type, enabled=False)
+    except (RuntimeError, ValueError):  # a device type without autocast support
+        return contextlib.nullcontext()
 
 
 def gradient_norms(grad: torch.Tensor) -> torch.Tensor:
