@@ -8,7 +8,8 @@ import itertools
 
 import torch
 
-from .data import IMAGE_DATASETS, TOY_DATASETS, image_dataset, load_digits, sample_toy
+from .data import (IMAGE_DATASETS, LARGE_IMAGE_DATASETS, TOY_DATASETS, image_dataset, large_image_dataset,
+                   load_digits, sample_toy)
 from .models import DCGANDiscriminator, DCGANGenerator, MLPCritic, MLPGenerator
 
 __all__ = ["resolve_data", "make_batch_fn", "build_models", "data_shape"]
@@ -24,8 +25,10 @@ def resolve_data(data, *, image_size=16):
         if data in IMAGE_DATASETS:
             dataset, used = image_dataset(data, size=image_size)
             return load_digits(size=image_size)[0] if used == "digits" else dataset
+        if data in LARGE_IMAGE_DATASETS:                           # CIFAR-10, CelebA: no fallback
+            return large_image_dataset(data, size=image_size)[0]
         raise ValueError(f"unknown dataset {data!r}; choose one of: "
-                         + ", ".join(TOY_DATASETS + IMAGE_DATASETS))
+                         + ", ".join(TOY_DATASETS + IMAGE_DATASETS + LARGE_IMAGE_DATASETS))
     if isinstance(data, (torch.Tensor, torch.utils.data.Dataset)):
         return data
     raise TypeError(f"data must be a dataset name, a tensor or a torch Dataset, got {type(data).__name__}")

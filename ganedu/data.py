@@ -21,6 +21,7 @@ import torch
 __all__ = [
     "TOY_DATASETS", "IMAGE_DATASETS", "DIGITS_SIZES", "sample_toy", "toy_modes", "toy_std",
     "sample_parallel_lines", "load_digits", "DigitsDataset", "image_dataset",
+    "LARGE_IMAGE_DATASETS", "large_image_dataset",
 ]
 
 TOY_DATASETS = ("8gaussians", "25gaussians", "swissroll", "ring")
@@ -267,3 +268,81 @@ def image_dataset(name: str, *, size: int | None = None, root: str | None = None
     print(f"ganedu: {_PRETTY[name]} not found under {root} ({reason}); "
           f"using scikit-learn's digits (1797 images, {fallback}x{fallback}) instead.")
     return DigitsDataset(fallback), "digits"
+
+
+# ---- larger image sets for runs on a GPU: no fallback, a clear error when absent -------------
+LARGE_IMAGE_DATASETS = ("cifar10", "celeba")
+
+
+def large_image_dataset(name: str, *, size: int | None = None, root: str | None = None,
+                        download: bool = False):
+    """CIFAR-10 (torchvision) or CelebA (an ``ImageFolder``), RGB scaled to [-1, 1].
+
+    - ``cifar10``: torchvision's ``CIFAR10`` (train split, 50,000 images, 32x32) under
+      ``root/cifar-10-batches-py``; ``download=True`` fetches it (170 MB) unless
+      ``GANEDU_OFFLINE=1``.
+    - ``celeba``: every image under ``root/celeba/<folder>/`` read by ``ImageFolder``, e.g. the
+      aligned faces ``img_align_celeba/`` (202,599 JPEGs) unzipped from the CelebA site; resized
+      then centre-cropped to ``size`` (the PyTorch DCGAN tutorial's preprocessing). Never
+      downloaded (torchvision's Google-Drive download is often refused).
+
+    Unlike :func:`image_dataset` there is no fallback to the digits (a long run on the wrong
+    data is worse than a stop): an absent dataset raises a ``ValueError`` saying where it was
+    looked for and how to get it. ``root`` defaults to ``$GANEDU_DATA`` or ``~/.cache/ganedu/data``.
+
+    Args:
+        name: one of ``LARGE_IMAGE_DATASETS``.
+        size: output side in pixels (``None``: 32 for CIFAR-10, 64 for CelebA).
+        root: the data folder.
+        download: allow downloading CIFAR-10.
+
+    Returns:
+        ``(dataset, name)``; items are ``(image (3, size, size) float32, label int)``.
+    """
+    if not isinstance(name, str) or name not in LARGE_IMAGE_DATASETS:
+        raise ValueError(f"name must be one of {LARGE_IMAGE_DATASETS}, got {name!r}")
+    if size is not None:
+        _check_n(size, "size")
+    if not isinstance(download, bool):
+        raise TypeError(f"download must be a bool, got {download!r}")
+    import torchvision
+    from torchvision import transforms
+
+    root = str(root) if root is not None else _default_root()
+    normalize = [transforms.ToTensor(), transforms.Normalize((0.5,) * 3, (0.5,) * 3)]  # [0, 1] -> [-1, 1]
+    if name == "celeba":
+        size = 64 if size is None else size
+        folder = os.path.join(root, "celeba")
+        transform = transforms.Compose([transforms.Resize(size), transforms.CenterCrop(size)] + normalize)
+        try:
+            return torchvision.datasets.ImageFolder(folder, transform=transform), name
+        except (FileNotFoundError, OSError) as exc:
+            raise ValueError(
+                f"CelebA was not found under {folder} ({type(exc).__name__}). Download "
+                "img_align_celeba.zip from the CelebA site (mmlab.ie.cuhk.edu.hk/projects/CelebA.html) "
+                f"and unzip it so that the images are in {os.path.join(folder, 'img_align_celeba')}/; "
+                "or pass --data-root DIR (GANEDU_DATA) where DIR/celeba/ holds them") from None
+    steps = [transforms.Resize(size)] if size is not None and size != 32 else []
+    transform = transforms.Compose(steps + normalize)
+    cifar = torchvision.datasets.CIFAR10
+    try:
+        return cifar(root, train=True, transform=transform, download=False), name
+    except RuntimeError as exc:  # torchvision's "Dataset not found or corrupted"
+        if "not found" not in str(exc):
+            raise
+        reason = "download=False: pass --download (download=True) to fetch it"
+    if download and os.environ.get("GANEDU_OFFLINE", "0") == "1":
+        reason = "offline: GANEDU_OFFLINE=1 forbids the download"
+    elif download:
+        print(f"ganedu: downloading CIFAR-10 (170 MB) to {root} ...")
+        previous = socket.getdefaulttimeout()
+        socket.setdefaulttimeout(10)
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                return cifar(root, train=True, transform=transform, download=True), name
+        except Exception as exc:  # noqa: BLE001 - any network/IO failure: say so, do not hang
+            reason = f"download failed: {type(exc).__name__}: {exc}"
+        finally:
+            socket.setdefaulttimeout(previous)
+    raise ValueError(f"CIFAR-10 was not found under {os.path.join(root, 'cifar-10-batches-py')} ({reason}); "
+                     "pass --data-root DIR (GANEDU_DATA) where DIR/cifar-10-batches-py is")

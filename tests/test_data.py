@@ -252,3 +252,70 @@ def test_missing_without_download_and_odd_size(tmp_path, capsys, no_network):
     assert used == "digits" and "(download=False)" in capsys.readouterr().out and no_network == []
     with pytest.raises(ValueError, match="digits fallback only comes in sizes"):
         data.image_dataset("mnist", root=tmp_path, size=28)
+
+
+# ---- CIFAR-10 / CelebA (large_image_dataset): read when present, a clear error when absent ----
+
+def make_fake_cifar10(root, n=6):
+    """torchvision's CIFAR-10 layout: pickled dicts with 'data' (n, 3072) uint8 and 'labels'."""
+    import pickle
+
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8)
+    labels = rng.integers(0, 10, size=n).tolist()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        with open(folder / name, "wb") as fh:
+            pickle.dump({"data": images.reshape(n, -1), "labels": labels}, fh)
+    with open(folder / "batches.meta", "wb") as fh:
+        pickle.dump({"label_names": [f"class{i}" for i in range(10)]}, fh)
+    return images, labels
+
+
+def test_cifar10_from_files(tmp_path, monkeypatch, no_network):
+    import torchvision
+
+    images, labels = make_fake_cifar10(tmp_path)
+    # our fake files cannot match torchvision's MD5 sums; everything after the check is real
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda *a, **k: True)
+    ds, used = data.large_image_dataset("cifar10", root=tmp_path)
+    assert used == "cifar10" and len(ds) == 5 * len(labels)
+    x, y = ds[1]
+    assert x.shape == (3, 32, 32) and x.dtype == torch.float32 and y == labels[1]
+    torch.testing.assert_close(x, torch.from_numpy(images[1] / 255.0 * 2 - 1).float())
+    x16 = data.large_image_dataset("cifar10", root=tmp_path, size=16)[0][0][0]
+    assert x16.shape == (3, 16, 16) and -1.0 <= float(x16.min()) and float(x16.max()) <= 1.0
+    assert no_network == []
+
+
+def test_celeba_image_folder(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "celeba" / "img_align_celeba"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(2)
+    for i in range(3):  # CelebA's aligned faces are 178x218 JPEGs; PNG keeps the pixels exact
+        Image.fromarray(rng.integers(0, 256, size=(218, 178, 3), dtype=np.uint8)).save(folder / f"{i:06d}.png")
+    solid = np.zeros((218, 178, 3), dtype=np.uint8)
+    solid[..., 0] = 255  # pure red: (1, -1, -1) after scaling, at any size
+    Image.fromarray(solid).save(folder / "000009.png")
+    ds, used = data.large_image_dataset("celeba", root=tmp_path, size=16)
+    assert used == "celeba" and len(ds) == 4
+    x, y = ds[3]
+    assert x.shape == (3, 16, 16) and y == 0
+    torch.testing.assert_close(x, torch.tensor([1.0, -1.0, -1.0]).view(3, 1, 1).expand(3, 16, 16))
+    assert data.large_image_dataset("celeba", root=tmp_path)[0][0][0].shape == (3, 64, 64)
+
+
+def test_large_datasets_absent_are_clear_errors(tmp_path, monkeypatch, no_network):
+    with pytest.raises(ValueError, match=r"CIFAR-10 was not found under .*cifar-10-batches-py.*--download"):
+        data.large_image_dataset("cifar10", root=tmp_path)
+    monkeypatch.setenv("GANEDU_OFFLINE", "1")
+    with pytest.raises(ValueError, match="GANEDU_OFFLINE=1"):
+        data.large_image_dataset("cifar10", root=tmp_path, download=True)
+    with pytest.raises(ValueError, match=r"CelebA was not found under .*celeba.*img_align_celeba"):
+        data.large_image_dataset("celeba", root=tmp_path)
+    with pytest.raises(ValueError, match="cifar10"):
+        data.large_image_dataset("mnist")
+    assert no_network == []
