@@ -1,0 +1,95 @@
+"""The benchmark harness runs end to end (tiny configuration), and its pieces measure what they say."""
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from benchmarks import Clock
+from benchmarks.__main__ import main
+from benchmarks.baseline import Baseline, gradient_penalty
+from benchmarks.notebooks import PeakRSS
+from ganedu.lipschitz import gradient_penalty as ganedu_gradient_penalty
+
+
+def test_entry_point_tiny_writes_every_section(tmp_path, capsys):
+    assert main(["--tiny", "--out", str(tmp_path)]) == 0
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results) == {"throughput", "time_to_quality", "dcgan_digits", "notebooks"}
+    for section in results.values():
+        assert section["machine"]["cores"] >= 1 and section["machine"]["date"]
+    same = results["throughput"]["result"]["same_config"]
+    assert same["ganedu.Trainer"]["trainer_ratio"] == 1.0
+    assert all(v["steps_per_s"] > 0 for v in same.values())
+    rows = results["time_to_quality"]["result"]["rows"]
+    assert {(r["data"], r["runner"]) for r in rows} == {("8gaussians", "wgan-gp-toy"),
+                                                        ("8gaussians", "baseline"),
+                                                        ("swissroll", "wgan-gp-toy")}
+    assert all(r["steps"] >= 2 and r["cpu_s"] >= 0 for r in rows)
+    floor = results["time_to_quality"]["result"]["swissroll"]
+    assert 0 < floor["floor"] < floor["threshold"]
+    assert results["dcgan_digits"]["result"]["rows"][0]["images_per_s"] > 0
+    nb = results["notebooks"]["result"]["rows"]
+    assert [(r["notebook"], r["mode"], r["error"]) for r in nb] == [("00_tiny.ipynb", "quick", None)]
+    assert nb[0]["peak_rss_mb"] > 10  # a Python kernel holding a list of 10**6 items
+    md = (tmp_path / "RESULTS.md").read_text()
+    for heading in ("## Throughput", "## Time to quality", "## Dcgan digits", "## Notebooks"):
+        assert heading in md
+    # a second run of one section keeps the others
+    assert main(["--tiny", "--out", str(tmp_path), "--only", "dcgan_digits"]) == 0
+    assert set(json.loads((tmp_path / "results.json").read_text())) == set(results)
+
+
+def test_baseline_gradient_penalty_matches_ganedu():
+    """The seed's penalty (typed in literally) equals lambda x ganedu's, for the same epsilon."""
+    torch.manual_seed(0)
+    critic = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.Tanh(), torch.nn.Linear(16, 1))
+    real, fake = torch.randn(32, 2), torch.randn(32, 2)
+    torch.manual_seed(5)
+    eps = torch.rand(32, 1)
+    torch.manual_seed(5)  # the baseline draws the same epsilon
+    ours = gradient_penalty(critic, real, fake, 32, 0.1)
+    expected = 0.1 * ganedu_gradient_penalty(lambda x: critic(x).squeeze(-1), real, fake, eps=eps[:, 0])
+    torch.testing.assert_close(ours, expected)
+    assert ours > 0
+
+
+def test_baseline_step_trains_both_networks_and_detach_changes_nothing_else():
+    a = Baseline(seed=1, width=16, batch_size=32)  # seeds the global RNG, as the seed code would
+    g0 = [p.clone() for p in a.G.parameters()]
+    a.step()
+    b = Baseline(seed=1, width=16, batch_size=32, detach_fake=True)
+    b.step()
+    assert all(not torch.equal(p, q) for p, q in zip(g0, a.G.parameters()))
+    # G's gradient from the critic loss is zeroed before G's own backward: same update either way
+    for p, q in zip(a.G.parameters(), b.G.parameters()):
+        torch.testing.assert_close(p, q)
+    assert a.steps == b.steps == 1
+
+
+def test_clock_counts_only_running_time():
+    clock = Clock()
+    with clock.running():
+        time.sleep(0.05)
+    time.sleep(0.1)  # paused: not counted
+    assert 0.04 <= clock.wall < 0.1
+    assert clock.cpu < 0.05  # sleeping is not CPU time
+
+
+def test_peak_rss_sees_a_child_process_allocate():
+    code = "import time; x = bytearray(200 * 2**20); time.sleep(1.0)"
+    shell = subprocess.Popen([sys.executable, "-c", f"import subprocess, sys; subprocess.run([sys.executable, '-c', {code!r}])"])
+    monitor = PeakRSS(shell.pid, poll_s=0.05)
+    monitor.start()
+    shell.wait()
+    monitor.stop()
+    assert monitor.peak_mb > 190  # the grandchild's 200 MB, seen through the tree
+    assert monitor.peak_mb < 400
+
+
+@pytest.mark.parametrize("argv", [["--quick", "--tiny"], ["--only", "nothing"]])
+def test_bad_arguments_are_refused(argv, capsys):
+    with pytest.raises(SystemExit):
+        main(argv)
