@@ -1,0 +1,92 @@
+"""Tests for ganedu.oned: densities against scipy, D*, V(D*, G) = 2 JS - ln 4 against scipy's
+Jensen-Shannon, D* maximises V, a trained discriminator approaches D*."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+from scipy.spatial.distance import jensenshannon
+
+from ganedu import oned
+
+
+def test_mixture_pdf_matches_scipy():
+    m = oned.Mixture1D(means=(-1.0, 2.0), stds=(0.3, 1.5), weights=(0.25, 0.75))
+    x = np.linspace(-4, 6, 101)
+    ref = 0.25 * stats.norm.pdf(x, -1.0, 0.3) + 0.75 * stats.norm.pdf(x, 2.0, 1.5)
+    np.testing.assert_allclose(m.pdf(x), ref, rtol=1e-12, atol=1e-15)
+
+
+def test_mixture_samples_follow_the_density():
+    m = oned.P_DATA
+    x = m.sample(20000, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (20000, 1) and x.dtype == torch.float32
+    cdf = lambda t: sum(w * stats.norm.cdf(t, mu, sd) for mu, sd, w in zip(m.means, m.stds, m.weights))
+    assert stats.kstest(x[:, 0].numpy(), cdf).pvalue > 0.01
+    wrong = oned.Mixture1D(means=(-1.0, 1.0), stds=(0.4, 0.5), weights=(0.5, 0.5))
+    cdf_wrong = lambda t: sum(w * stats.norm.cdf(t, mu, sd)
+                              for mu, sd, w in zip(wrong.means, wrong.stds, wrong.weights))
+    assert stats.kstest(x[:, 0].numpy(), cdf_wrong).pvalue < 1e-6  # the test can fail
+
+
+def test_optimal_discriminator_closed_form():
+    pd, pg = np.array([0.0, 1.0, 3.0, 0.0]), np.array([0.0, 1.0, 1.0, 2.0])
+    np.testing.assert_allclose(oned.optimal_discriminator(pd, pg), [0.5, 0.5, 0.75, 0.0])
+
+
+def test_value_at_d_star_is_2js_minus_ln4_against_scipy():
+    x = oned.grid()
+    pd, pg = oned.P_DATA.pdf(x), oned.P_G.pdf(x)
+    v = oned.value_function(oned.optimal_discriminator(pd, pg), pd, pg, x)
+    js_scipy = jensenshannon(pd, pg) ** 2  # natural log, discretised (normalises its inputs)
+    assert v == pytest.approx(2 * js_scipy - math.log(4), abs=1e-6)
+    assert oned.js_divergence(pd, pg, x) == pytest.approx(js_scipy, abs=1e-6)
+
+
+def test_js_limits():
+    x = oned.grid()
+    p = oned.Mixture1D((0.0,), (0.5,), (1.0,)).pdf(x)
+    assert oned.js_divergence(p, p, x) == pytest.approx(0.0, abs=1e-12)
+    far = oned.Mixture1D((7.0,), (0.1,), (1.0,)).pdf(x)
+    assert oned.js_divergence(p, far, x) == pytest.approx(math.log(2), abs=1e-6)
+
+
+def test_d_star_maximises_the_value_function():
+    x = oned.grid()
+    pd, pg = oned.P_DATA.pdf(x), oned.P_G.pdf(x)
+    d_star = oned.optimal_discriminator(pd, pg)
+    v_star = oned.value_function(d_star, pd, pg, x)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        d = np.clip(d_star + 0.05 * rng.standard_normal(x.shape), 1e-6, 1 - 1e-6)
+        assert oned.value_function(d, pd, pg, x) < v_star
+    assert oned.value_function(np.full_like(x, 0.5), pd, pg, x) == pytest.approx(-math.log(4), abs=1e-6)
+
+
+def test_trained_discriminator_approaches_d_star():
+    x = oned.grid(-4, 4, 801)
+    pd, pg = oned.P_DATA.pdf(x), oned.P_G.pdf(x)
+    d = oned.train_discriminator(steps=400, lr=2e-3, batch_size=512, seed=0)
+    with torch.no_grad():
+        prob = torch.sigmoid(d(torch.tensor(x, dtype=torch.float32))).double().numpy()
+    mask = pd + pg > 0.05
+    assert np.abs(prob - oned.optimal_discriminator(pd, pg))[mask].max() < 0.12
+    untrained = oned.Discriminator1D()
+    with torch.no_grad():
+        p0 = torch.sigmoid(untrained(torch.tensor(x, dtype=torch.float32))).double().numpy()
+    assert np.abs(p0 - oned.optimal_discriminator(pd, pg))[mask].max() > 0.2
+
+
+def test_errors_are_explained():
+    with pytest.raises(ValueError, match="weights"):
+        oned.Mixture1D((0.0,), (1.0,), (0.5,))
+    with pytest.raises(ValueError, match="stds"):
+        oned.Mixture1D((0.0,), (0.0,), (1.0,))
+    x = oned.grid()
+    with pytest.raises(ValueError, match="probabilities"):
+        oned.value_function(np.full_like(x, 2.0), oned.P_DATA.pdf(x), oned.P_G.pdf(x), x)
+    with pytest.raises(ValueError, match="same points"):
+        oned.optimal_discriminator(np.ones(3), np.ones(4))
+    with pytest.raises(ValueError, match="shape"):
+        oned.Discriminator1D()(torch.zeros(3, 2))
