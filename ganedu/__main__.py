@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "--out (and nothing anywhere else).")
     t.add_argument("recipe", help="recipe name (see `python -m ganedu recipes`)")
     t.add_argument("--data", default=None, help="8gaussians, 25gaussians, swissroll, ring, digits, "
-                                                "mnist, fashion-mnist (default: 8gaussians)")
+                                                "mnist, fashion-mnist, cifar10, celeba (default: 8gaussians)")
     t.add_argument("--steps", type=int, default=1000, help="generator steps (default 1000)")
     t.add_argument("--out", default=None, help="output folder (default: runs/RECIPE-DATA)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -48,6 +48,18 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, default=None, help="batch size")
     t.add_argument("--resume", default=None, metavar="DIR",
                    help="continue the run saved in DIR/checkpoint.pt (its recipe and data are reused)")
+    s = t.add_argument_group("scaling up (see README, 'Scaling up'); several GPUs: "
+                             "torchrun --nproc-per-node N -m ganedu train ...")
+    s.add_argument("--data-root", default=None, metavar="DIR",
+                   help="folder of the image datasets (default $GANEDU_DATA or ~/.cache/ganedu/data)")
+    s.add_argument("--download", action="store_true",
+                   help="download MNIST / Fashion-MNIST / CIFAR-10 into --data-root if absent")
+    s.add_argument("--amp", action="store_true",
+                   help="bf16 mixed precision (CUDA; the gradient penalty stays float32)")
+    s.add_argument("--channels-last", action="store_true", help="channels-last conv kernels (GPU tensor cores)")
+    s.add_argument("--sync-bn", action="store_true",
+                   help="with several GPUs: BatchNorm statistics over all processes (default: per process)")
+    s.add_argument("--workers", type=int, default=0, help="DataLoader worker processes for image datasets")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
     from .grade import build_parser as grade_parser
     grade_parser(sub.add_parser("grade", help="run a notebook (quick mode) and print a score per exercise"))
@@ -83,36 +95,66 @@ def cmd_recipes() -> int:
 
 
 def cmd_train(args) -> int:
+    """Train; under torchrun each process joins the group first and leaves it at the end."""
+    from . import distributed
+
+    if args.data_root:
+        os.environ["GANEDU_DATA"] = os.path.abspath(args.data_root)  # read by ganedu.data
+    info = distributed.init_distributed(args.device)  # rank 0 of 1 outside torchrun
+    try:
+        code = _train(args, info)
+    except BaseException:
+        distributed.cleanup(barrier=False)  # no barrier: the other ranks may be mid-step
+        raise
+    distributed.cleanup()
+    return code
+
+
+def _train(args, info) -> int:
+    from . import distributed
     from .train import Trainer, TrainingDiverged
 
     overrides = dict(lr_g=args.lr_g or args.lr, lr_d=args.lr_d or args.lr, gp_lambda=args.gp_lambda,
                      clip=args.clip, n_critic=args.n_critic, batch_size=args.batch_size)
     if args.resume:
-        trainer = Trainer.load(os.path.join(args.resume, "checkpoint.pt"), device=args.device)
+        trainer = Trainer.load(os.path.join(args.resume, "checkpoint.pt"), device=info.device)
         changes = {k: v for k, v in overrides.items() if v is not None}
         if changes:
             trainer.set(**changes)
         out = args.out or args.resume
     else:
         data = args.data or "8gaussians"
-        trainer = Trainer.from_recipe(args.recipe, data, device=args.device, seed=args.seed,
+        if args.download:
+            distributed.download(data, args.image_size)
+        trainer = Trainer.from_recipe(args.recipe, data, device=info.device, seed=args.seed,
                                       image_size=args.image_size, **overrides)
         out = args.out or os.path.join("runs", f"{args.recipe}-{data}")
-    os.makedirs(out, exist_ok=True)
-    print(f"ganedu: training {trainer.recipe.name} on {trainer.data_name[0] if trainer.data_name else 'data'} "
-          f"for {args.steps} steps on {trainer.device}; writing to {out}")
+    images = distributed.prepare(trainer, info, amp=args.amp, channels_last=args.channels_last,
+                                 sync_batchnorm=args.sync_bn, num_workers=args.workers)
+    if info.is_main:  # rank 0 alone logs and writes
+        os.makedirs(out, exist_ok=True)
+        where = f"{info.world_size} processes on {trainer.device.type}" if info.distributed else trainer.device
+        print(f"ganedu: training {trainer.recipe.name} on {trainer.data_name[0] if trainer.data_name else 'data'} "
+              f"for {args.steps} steps on {where}; writing to {out}")
     start = time.perf_counter()
     try:
-        trainer.train(args.steps, progress=not args.no_progress)
+        trainer.train(args.steps, progress=not args.no_progress and info.is_main)
     except TrainingDiverged as exc:
-        trainer.save(os.path.join(out, "checkpoint.pt"))
-        print(f"ganedu: {exc}\nThe last good state was saved to {out}/checkpoint.pt", file=sys.stderr)
+        trainer.save(os.path.join(out, "checkpoint.pt"))  # rank 0 writes
+        if info.is_main:
+            print(f"ganedu: {exc}\nThe last good state was saved to {out}/checkpoint.pt", file=sys.stderr)
         return 3
     seconds = time.perf_counter() - start
-    metrics = evaluate(trainer)
-    metrics.update(recipe=trainer.recipe.name, steps=trainer.steps, seconds=round(seconds, 3),
-                   seed=trainer.seed, device=str(trainer.device))
-    write_outputs(trainer, out, metrics)
+    distributed.average_buffers(trainer)  # BatchNorm running statistics over the ranks (all ranks)
+    if not info.is_main:
+        return 0
+    with distributed.unwrapped(trainer):
+        metrics = evaluate(trainer)
+        metrics.update(recipe=trainer.recipe.name, steps=trainer.steps, seconds=round(seconds, 3),
+                       seed=trainer.seed, device=str(trainer.device), world_size=info.world_size,
+                       precision="bf16-autocast" if args.amp else "float32",
+                       real_images_per_s=round(images["images"] * info.world_size / seconds, 1))
+        write_outputs(trainer, out, metrics)
     print(json.dumps(metrics, indent=2))
     return 0
 
