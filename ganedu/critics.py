@@ -169,24 +169,26 @@ def js_from_value(discriminator, real: torch.Tensor, fake: torch.Tensor) -> floa
     return float(0.5 * (value + math.log(4.0)))
 
 
-def linear_fit_r2(values: torch.Tensor, xs, ys) -> float:
-    r"""How linear a 2D surface is: :math:`R^2` of the least-squares plane :math:`a x + b y + d`.
+def linear_fit_r2(values: torch.Tensor, points: torch.Tensor) -> float:
+    r"""How linear a critic is on some points: :math:`R^2` of the least-squares affine fit.
 
-    1 for an exactly affine surface; the lower, the more structure the surface has beyond a
-    plane. ``values[i, j]`` is the surface at ``(xs[j], ys[i])`` (as
-    :func:`ganedu.plot.critic_surface_data` returns it).
+    Fits :math:`D(x) \approx a^\top x + b` by least squares over ``points`` and returns
+    :math:`1 - \sum (D - \hat D)^2 / \sum (D - \bar D)^2`: 1 for an exactly affine critic, lower
+    the more structure it has beyond a plane (WGAN-GP Figure 1a, "capacity underuse").
+
+    Args:
+        values: ``(N,)`` critic values ``D(points)``.
+        points: ``(N, d)`` where they were taken.
     """
-    v = torch.as_tensor(values, dtype=torch.float64)
-    xs, ys = torch.as_tensor(xs, dtype=torch.float64), torch.as_tensor(ys, dtype=torch.float64)
-    if v.dim() != 2 or v.shape != (len(ys), len(xs)):
-        raise ValueError(f"values must have shape (len(ys), len(xs)) = ({len(ys)}, {len(xs)}), "
-                         f"got {tuple(v.shape)}")
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
-    A = torch.stack([gx.reshape(-1), gy.reshape(-1), torch.ones(gx.numel(), dtype=torch.float64)], 1)
-    b = v.reshape(-1)
-    coef = torch.linalg.lstsq(A, b.unsqueeze(1)).solution                 # (3, 1)
-    residual = ((A @ coef).squeeze(1) - b).pow(2).sum()
-    total = (b - b.mean()).pow(2).sum()
+    v = torch.as_tensor(values, dtype=torch.float64).reshape(-1)
+    x = torch.as_tensor(points, dtype=torch.float64)
+    if x.dim() != 2 or x.shape[0] != v.shape[0]:
+        raise ValueError(f"points must have shape (N, d) with N = len(values) = {v.shape[0]}, "
+                         f"got {tuple(x.shape)}")
+    A = torch.cat([x, torch.ones(len(x), 1, dtype=torch.float64)], 1)      # (N, d + 1)
+    coef = torch.linalg.lstsq(A, v.unsqueeze(1)).solution                  # (d + 1, 1)
+    residual = ((A @ coef).squeeze(1) - v).pow(2).sum()
+    total = (v - v.mean()).pow(2).sum()
     if total == 0:
         return 1.0
     return float(1.0 - residual / total)
