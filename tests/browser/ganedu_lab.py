@@ -1,0 +1,162 @@
+"""Helpers for real-browser tests: a throw-away JupyterLab server and a Chromium page on it.
+
+Everything Jupyter writes (config, data, runtime, settings, workspaces, IPython, matplotlib)
+goes into a temporary directory, so a test touches no user state. The server listens on
+127.0.0.1 only, with a random token. Only processes this module started are ended.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+def chromium_or_skip() -> str:
+    """Path of Debian's chromium, with Playwright importable; else skip (or fail when
+    GANEDU_REQUIRE_BROWSER=1, as in CI)."""
+    missing = []
+    chromium = "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else shutil.which("chromium")
+    if chromium is None:
+        missing.append("no chromium (apt-get install -y chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("no playwright (pip install playwright; never `playwright install`)")
+    if missing:
+        reason = "real-browser test needs " + " and ".join(missing)
+        if os.environ.get("GANEDU_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"GANEDU_REQUIRE_BROWSER=1 but {reason}")
+        pytest.skip(reason)
+    return chromium
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    """A notebook of code cells (written here, not stored, so nbval does not collect it)."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JupyterLab:
+    """``with JupyterLab(tmp) as lab:`` a server on ``lab.url`` serving ``lab.root``."""
+
+    def __init__(self, tmp: Path, env: dict | None = None):
+        self.tmp, self.root = Path(tmp), Path(tmp) / "root"
+        self.token, self.port = secrets.token_hex(16), _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.extra_env = env or {}
+        self.proc = None
+
+    def __enter__(self):
+        dirs = {k: self.tmp / k.lower() for k in (
+            "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",
+            "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR", "MPLCONFIGDIR")}
+        for d in [self.root, *dirs.values()]:
+            d.mkdir(parents=True, exist_ok=True)
+        notification = dirs["JUPYTERLAB_SETTINGS_DIR"] / "@jupyterlab" / "apputils-extension"
+        notification.mkdir(parents=True)  # no news / update toast over the page
+        (notification / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        env = {**os.environ, **{k: str(v) for k, v in dirs.items()}, "MPLBACKEND": "Agg",
+               "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+               **self.extra_env}
+        self.log = open(self.tmp / "jupyterlab.log", "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={self.port}",
+             "--port-retries=0", "--no-browser", f"--IdentityProvider.token={self.token}",
+             f"--ServerApp.root_dir={self.root}", "--LabApp.expose_app_in_browser=True",
+             "--ServerApp.allow_root=True"],
+            env=env, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"JupyterLab exited: {self.log_text()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"{self.url}/api/status?token={self.token}", timeout=2)
+                return self
+            except OSError:
+                time.sleep(0.3)
+        self.__exit__(None, None, None)
+        raise RuntimeError(f"JupyterLab did not answer within 60 s: {self.log_text()[-2000:]}")
+
+    def log_text(self) -> str:
+        self.log.flush()
+        return (self.tmp / "jupyterlab.log").read_text(errors="replace")
+
+    def __exit__(self, *exc):
+        if self.proc is None:
+            return
+        try:
+            req = urllib.request.Request(f"{self.url}/api/shutdown", method="POST",
+                                         headers={"Authorization": f"token {self.token}"})
+            urllib.request.urlopen(req, timeout=5)
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.terminate()  # only the server we started
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+    def notebook_url(self, name: str) -> str:
+        return f"{self.url}/lab/tree/{name}?token={self.token}"
+
+
+def wait_until_ready(page, timeout_ms=60_000):
+    """The notebook's document is loaded and its kernel is idle."""
+    page.wait_for_function(
+        """() => {
+            const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+            const k = w && w.context && w.context.isReady && w.sessionContext.session
+                      && w.sessionContext.session.kernel;
+            return k && k.status === 'idle';
+        }""", timeout=timeout_ms)
+
+
+def run_all(page):
+    page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+
+def chromium_descendants():
+    """Chromium processes started (through Playwright's driver) by this Python process."""
+    import psutil
+
+    return [p for p in psutil.Process().children(recursive=True)
+            if "chrom" in (p.name() or "").lower()]
+
+
+def end_processes(procs, timeout=5.0):
+    """Wait for the given processes to exit; end the ones still there (by their own id)."""
+    import psutil
+
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    for p in alive:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=timeout)

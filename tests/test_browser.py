@@ -1,0 +1,103 @@
+"""The dashboard in a real browser: JupyterLab 4 + ipywidgets 8 + Debian's Chromium (Playwright).
+
+Opens a notebook that shows a TrainingDashboard, runs it, clicks Train, checks that the plot
+image is redrawn and the step counter advances, moves the λ slider with the keyboard and checks
+the kernel applied it, clicks Pause and checks that the counter stops. The screenshot and the
+measured rates go to test-output/browser/ (look at the screenshot).
+Skips when chromium or playwright is missing, unless GANEDU_REQUIRE_BROWSER=1 (CI).
+"""
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent / "browser"))
+import ganedu_lab as lab  # noqa: E402
+
+OUT = lab.ROOT / "test-output" / "browser"
+CELLS = [
+    "from ganedu.widgets import TrainingDashboard\n"
+    "dashboard = TrainingDashboard('wgan-gp-toy', data='8gaussians', seed=0, device='cpu')\n"
+    "dashboard",
+]
+
+
+def _counter(page) -> int:
+    text = page.locator(".ganedu-step-counter").inner_text()
+    m = re.search(r"step (\d+)", text)
+    assert m, f"step counter shows {text!r}"
+    return int(m.group(1))
+
+
+def _poll(condition, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_dashboard_trains_redraws_takes_lambda_and_pauses_in_jupyterlab(tmp_path):
+    chromium = lab.chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    t_start = time.time()
+    metrics = {}
+    with lab.JupyterLab(tmp_path) as server:
+        lab.write_notebook(server.root / "dashboard.ipynb", CELLS)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=lab.CHROMIUM_ARGS)
+            chromes = lab.chromium_descendants()
+            try:
+                page = browser.new_page(viewport={"width": 1280, "height": 1400})
+                page.goto(server.notebook_url("dashboard.ipynb"))
+                lab.wait_until_ready(page)
+                lab.run_all(page)
+                img = page.locator("img.ganedu-plot")
+                img.wait_for(timeout=60_000)
+                src0 = _poll(lambda: (img.get_attribute("src") or "").startswith("blob:")
+                             and img.get_attribute("src"), 30, "the first plot")
+                step0 = _counter(page)
+
+                # Train: the front end's clock ticks, the counter advances, the plot is redrawn
+                page.click("button.ganedu-train")
+                t_train = time.time()
+                _poll(lambda: _counter(page) > step0, 30, "the step counter to advance after Train")
+                _poll(lambda: img.get_attribute("src") != src0, 30, "the plot to be redrawn")
+                metrics["first_redraw_after_train_s"] = round(time.time() - t_train, 2)
+
+                # λ slider moved with the keyboard: the kernel applies it from the next step
+                handle = page.locator(".ganedu-lambda .noUi-handle")
+                handle.focus()
+                handle.press("ArrowRight")
+                status = page.locator(".ganedu-status")
+                _poll(lambda: "λ (GP) =" in status.inner_text(), 20, "the λ change to be applied")
+                metrics["lambda_status"] = status.inner_text()
+                page.wait_for_timeout(2500)  # let it train with the new λ: a dashed line on the curves
+                progress = page.locator(".ganedu-progress").inner_text()
+                m = re.search(r"([\d.]+) steps/s", progress)
+                metrics["progress_line"] = progress
+                metrics["steps_per_s_in_browser"] = float(m.group(1)) if m else None
+                running_steps = _counter(page)
+                assert running_steps > step0
+
+                # Pause: the counter stops
+                page.click("button.ganedu-pause")
+                _poll(lambda: "paused at step" in status.inner_text(), 20, "Pause to be processed")
+                stopped = _counter(page)
+                page.wait_for_timeout(1500)
+                assert _counter(page) == stopped, "the step counter still advances after Pause"
+                assert page.locator("button.ganedu-train").is_enabled()
+                metrics["steps_at_pause"] = stopped
+                page.locator(".ganedu-dashboard").screenshot(path=str(OUT / "dashboard.png"))
+                page.screenshot(path=str(OUT / "page.png"))
+            finally:
+                browser.close()
+                lab.end_processes(chromes)
+    metrics["duration_s"] = round(time.time() - t_start, 1)
+    (OUT / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
+    print(json.dumps(metrics, ensure_ascii=False))

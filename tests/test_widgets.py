@@ -1,0 +1,279 @@
+"""ganedu.widgets, driven headless: set values, click buttons, tick the clock.
+
+Runs under ipywidgets 8 (.venv) and 7.7.1 (Colab's; ``make test-widgets7`` puts it first on
+PYTHONPATH and sets GANEDU_EXPECT_IPYWIDGETS=7.7.1, checked below).
+In ``play`` mode the browser's ``Play`` widget drives training; here a test plays the browser
+by incrementing the clock's value, as the front end does at each tick.
+"""
+import os
+import threading
+import time
+
+import ipywidgets
+import pytest
+import torch
+
+from ganedu import widgets
+from ganedu.train import Trainer, TrainingDiverged
+from ganedu.widgets import TrainingDashboard
+
+PNG = b"\x89PNG\r\n\x1a\n"
+SMALL = dict(width=16, batch_size=64, device="cpu")
+
+
+def test_the_expected_ipywidgets_is_the_one_under_test():
+    expected = os.environ.get("GANEDU_EXPECT_IPYWIDGETS")
+    if expected:
+        assert ipywidgets.__version__ == expected
+    assert widgets.IPYWIDGETS_7 == ipywidgets.__version__.startswith("7.")
+
+
+@pytest.fixture
+def dash(tmp_path):
+    made = []
+
+    def make(recipe="wgan-gp-toy", **kw):
+        d = TrainingDashboard(recipe, **{**SMALL, "snapshot_dir": str(tmp_path / "snaps"), **kw})
+        made.append(d)
+        return d
+
+    yield make
+    for d in made:
+        d.close()
+
+
+def picture(d):
+    return bytes(d.image.value)  # bytes in ipywidgets 7, a memoryview in 8
+
+
+def tick(d, n=1):
+    """What the front end's Play does every `interval` ms."""
+    for _ in range(n):
+        time.sleep(0.03)  # ticks closer than 15% of the interval count as a queued backlog
+        d.clock.value += 1
+
+
+def test_run_advances_exactly_and_renders(dash):
+    d = dash()
+    first = picture(d)
+    assert first.startswith(PNG)  # drawn at construction
+    d.run(7)
+    assert d.trainer.steps == 7 and d.state()["steps"] == 7 and not d.state()["running"]
+    assert picture(d).startswith(PNG) and picture(d) != first
+    assert "step 7" in d.step_counter.value
+    d.run(3)
+    assert d.trainer.steps == 10
+    with pytest.raises(ValueError, match="steps"):
+        d.run(-1)
+
+
+def test_state_reports_controls_and_what_the_trainer_uses(dash):
+    d = dash(gp_lambda=2.0, n_critic=3)
+    s = d.state()
+    for key in ("gp_lambda", "clip", "n_critic", "lr_g", "lr_d", "steps", "running", "controls"):
+        assert key in s
+    assert (s["gp_lambda"], s["clip"], s["n_critic"]) == (2.0, None, 3)
+    assert s["controls"]["gp_lambda"] == 2.0 and d.sliders["gp_lambda"].value == pytest.approx(2.0)
+
+
+def test_sliders_change_the_trainer_mid_run_in_play_mode(dash):
+    d = dash()
+    d.buttons["train"].click()
+    tick(d, 2)
+    mid = d.trainer.steps
+    assert mid >= 1 and d.state()["running"]
+    d.sliders["gp_lambda"].value = 3.0
+    d.clip_on.value = True
+    d.sliders["clip"].value = 0.05
+    d.n_critic_w.value = 2
+    d.sliders["lr_d"].value = 2e-4
+    tick(d, 2)
+    r = d.trainer.recipe
+    assert (r.gp_lambda, r.clip, r.n_critic) == (pytest.approx(3.0), pytest.approx(0.05), 2)
+    assert d.trainer.opt_d.param_groups[0]["lr"] == pytest.approx(2e-4)  # the optimiser, not only the recipe
+    assert d.trainer.steps > mid
+    events = {e["name"]: e for e in d.trainer.history["events"]}
+    assert events["gp_lambda"]["step"] == mid and events["gp_lambda"]["value"] == pytest.approx(3.0)
+    assert events["clip"]["value"] == pytest.approx(0.05) and events["n_critic"]["value"] == 2
+    # the clip is really applied: every critic weight is now inside [-c, c]
+    assert max(p.abs().max().item() for p in d.trainer.critic.parameters()) <= 0.05 + 1e-7
+    d.clip_on.value = False
+    assert d.trainer.recipe.clip is None
+
+
+def test_pause_stops_steps_in_play_mode(dash):
+    d = dash()
+    d.buttons["train"].click()
+    tick(d, 2)
+    assert getattr(d.clock, widgets._PLAYING) is True  # the front end's clock was started
+    d.buttons["pause"].click()
+    assert getattr(d.clock, widgets._PLAYING) is False and not d.state()["running"]
+    steps = d.trainer.steps
+    tick(d, 3)  # ticks still in flight after Pause do nothing
+    assert d.trainer.steps == steps
+    d.clock.value += 1
+    setattr(d.clock, widgets._PLAYING, True)  # the clock's own ▶ button starts training too
+    assert d.state()["running"]
+
+
+def test_queued_ticks_are_dropped(dash):
+    d = dash(chunk_s=0.01)
+    d.buttons["train"].click()
+    tick(d)
+    steps = d.trainer.steps
+    for _ in range(5):  # a backlog arrives back to back
+        d.clock.value += 1
+    assert d.trainer.steps <= steps + 1
+
+
+def test_train_twice_is_one_run_in_play_mode(dash):
+    d = dash()
+    d.buttons["train"].click()
+    before = d.trainer.steps
+    d.buttons["train"].click()
+    assert d.trainer.steps == before  # the second click did not run anything
+    assert d.state()["running"] and getattr(d.clock, widgets._PLAYING)
+
+
+def test_reset_during_training_stops_cleanly_and_close_stops_the_clock(dash):
+    d = dash()
+    d.buttons["train"].click()
+    tick(d, 2)
+    old = d.trainer
+    d.buttons["reset"].click()
+    assert not d.state()["running"] and not getattr(d.clock, widgets._PLAYING)
+    assert d.trainer is not old and d.trainer.steps == 0
+    tick(d, 2)  # ticks in flight after Reset do nothing
+    assert d.trainer.steps == 0
+    d.buttons["train"].click()
+    tick(d)
+    assert d.trainer.steps >= 1
+    d.close()
+    assert not d.state()["running"] and not getattr(d.clock, widgets._PLAYING)
+    steps = d.trainer.steps
+    d.clock.value += 1  # a tick reaching a closed dashboard
+    assert d.trainer.steps == steps
+
+
+def test_no_thread_is_started(dash):
+    before = set(threading.enumerate())
+    d = dash()
+    d.buttons["train"].click()
+    tick(d, 2)
+    d.buttons["pause"].click()
+    assert set(threading.enumerate()) <= before
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("gp_lambda", -1.0, "gp_lambda must be between"),
+    ("clip", 0.0, "clip must be between"),
+    ("lr_g", 5.0, "lr_g must be between"),
+    ("lr_d", float("nan"), "lr_d must be a finite number"),
+])
+def test_bad_typed_value_is_refused_with_a_message(dash, name, value, message):
+    d = dash(clip=0.01)
+    before = d.state()
+    d.texts[name].value = value  # typed into the text box next to the slider
+    assert "refused" in d.status.value and message in d.status.value
+    assert d.state()[name] == before[name]  # the trainer keeps its value...
+    assert d.texts[name].value == pytest.approx(d.sliders[name].value)  # ...and the box shows it again
+    assert d.trainer.history["events"] == []
+
+
+def test_typed_good_value_moves_the_slider_and_lambda_zero_switches_gp_off(dash):
+    d = dash()
+    d.texts["gp_lambda"].value = 0.5
+    assert d.trainer.recipe.gp_lambda == 0.5 and d.sliders["gp_lambda"].value == pytest.approx(0.5)
+    assert "refused" not in d.status.value
+    d.texts["gp_lambda"].value = 0.0
+    assert d.trainer.recipe.gp_lambda == 0 and not d.gp_on.value and "refused" not in d.status.value
+    d.gp_on.value = True
+    assert d.trainer.recipe.gp_lambda == pytest.approx(0.5)
+
+
+def test_bad_seed_is_refused_and_recipe_change_brings_its_settings(dash):
+    d = dash()
+    d.seed_w.value = -3
+    assert "refused" in d.status.value or "cannot start" in d.status.value
+    assert d.seed_w.value == 0 and d.trainer.seed == 0
+    d.recipe_w.value = "wgan-toy"
+    s = d.state()
+    assert s["recipe"] == "wgan-toy" and s["clip"] == 0.01 and s["gp_lambda"] == 0
+    assert d.clip_on.value and not d.gp_on.value
+    assert s["batch_size"] == 256 and s["controls"]["clip"] == pytest.approx(0.01)
+
+
+def test_gradient_penalty_on_a_batchnorm_critic_is_refused(dash):
+    d = dash("dcgan", data="digits", batch_size=32)
+    assert d.trainer.recipe.gp_lambda == 0 and not d.gp_on.value
+    d.gp_on.value = True
+    assert "refused" in d.status.value and "BatchNorm" in d.status.value
+    assert d.trainer.recipe.gp_lambda == 0 and not d.gp_on.value
+
+
+def test_diverging_run_stops_shows_why_and_keeps_the_last_good_picture(dash):
+    d = dash()
+    d.run(3)
+    good_picture, good_steps = picture(d), d.trainer.steps
+    d.trainer.flush_every = 1
+    original = d.trainer.critic.forward
+    d.trainer.critic.forward = lambda x: original(x) * float("nan")
+    d.buttons["train"].click()
+    tick(d, 3)
+    s = d.state()
+    assert not s["running"] and "diverged" in s["diverged"]
+    assert "diverged" in d.status.value
+    assert picture(d) == good_picture and d.trainer.steps == good_steps  # rolled back
+    d.trainer.critic.forward = original
+    d.buttons["train"].click()
+    tick(d, 2)
+    assert d.trainer.steps > good_steps and d.state()["diverged"] is None
+
+
+def test_step_button_does_one_generator_step(dash):
+    d = dash()
+    d.buttons["step"].click()
+    d.buttons["step"].click()
+    assert d.trainer.steps == 2 and not d.state()["running"]
+
+
+def test_save_snapshot_writes_png_and_a_loadable_checkpoint(dash, tmp_path):
+    d = dash()
+    d.run(4)
+    d.buttons["save"].click()
+    png = tmp_path / "snaps" / "wgan-gp-toy_8gaussians_step000004.png"
+    assert png.read_bytes().startswith(PNG)
+    loaded = Trainer.load(png.with_suffix(".pt"), device="cpu")
+    assert loaded.steps == 4
+    torch.testing.assert_close(loaded.sample(8), d.trainer.sample(8))
+    assert "saved" in d.status.value
+    other = tmp_path / "elsewhere"
+    paths = d.save_snapshot(other)
+    assert all(os.path.exists(p) and p.startswith(str(other)) for p in paths)
+
+
+def test_a_new_dashboard_pauses_the_running_one(dash):
+    a = dash()
+    a.buttons["train"].click()
+    b = dash()
+    assert not a.state()["running"]
+    b.buttons["train"].click()
+    a.buttons["train"].click()
+    assert a.state()["running"] and not b.state()["running"]
+
+
+def test_bad_constructor_arguments_raise():
+    with pytest.raises(ValueError, match="refresh_hz"):
+        TrainingDashboard(refresh_hz=30, **SMALL)
+    with pytest.raises(ValueError, match="data"):
+        TrainingDashboard(data="cifar", **SMALL)
+    with pytest.raises(ValueError, match="gp_lambda"):
+        TrainingDashboard(gp_lambda=-1.0, **SMALL)
+
+
+def test_widgets_carry_css_classes_for_the_browser_test(dash):
+    d = dash()
+    classes = {c for w in widgets._descendants(d.widget) for c in w._dom_classes}
+    assert {"ganedu-train", "ganedu-pause", "ganedu-step", "ganedu-reset", "ganedu-save",
+            "ganedu-step-counter", "ganedu-plot", "ganedu-lambda", "ganedu-clip",
+            "ganedu-clock", "ganedu-status"} <= classes
