@@ -47,18 +47,34 @@ def _cell_source(cell) -> str:
     return "".join(src) if isinstance(src, list) else src
 
 
-def _markdown_task(text: str) -> str:
-    """The first prose paragraph of a markdown cell, flattened to one line."""
-    text = re.sub(r"```.*?```", " ", text, flags=re.S)           # no code blocks
+IMPERATIVE = re.compile(r"^(write|implement|complete|compute|return|fill|build|define|fix|set|pick|"
+                        r"choose|find|code|make|add|replace|estimate|train)\b", re.I)
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Prose paragraphs of a markdown text, one line each (no headings, code blocks, bold marks)."""
+    out = []
     for para in re.split(r"\n\s*\n", text):
         lines = [ln.strip() for ln in para.strip().splitlines()
-                 if ln.strip() and not ln.lstrip().startswith("#")]   # no headings
-        if lines:
-            flat = " ".join(ln.lstrip(">-* ").strip() for ln in lines)
-            flat = re.sub(r"\s+", " ", flat).strip()
-            if flat:
-                return flat
-    return ""
+                 if ln.strip() and not ln.lstrip().startswith("#")]
+        flat = re.sub(r"\s+", " ", " ".join(ln.lstrip(">-* ").strip() for ln in lines)).strip()
+        flat = flat.replace("**", "")
+        if flat:
+            out.append(flat)
+    return out
+
+
+def _markdown_task(text: str) -> str:
+    """The task a markdown cell states: the first paragraph under its last "Exercise" heading,
+    else its first paragraph that starts with an imperative (Write, Implement, ...), else its first."""
+    text = re.sub(r"```.*?```", " ", text, flags=re.S)           # no code blocks
+    headings = [m.end() for m in re.finditer(r"^ {0,3}#{1,6}[^\n]*\bexercise\b[^\n]*$", text, re.I | re.M)]
+    if headings:
+        after = _paragraphs(text[headings[-1]:])
+        if after:
+            return after[0]
+    paragraphs = _paragraphs(text)
+    return next((p for p in paragraphs if IMPERATIVE.match(p)), paragraphs[0] if paragraphs else "")
 
 
 def _shorten(text: str) -> str:

@@ -63,6 +63,15 @@ def test_task_from_markdown_when_no_task_comment_and_quotes_escaped():
     assert str(info.value) == 'Exercise: Set `y` to the "right" string.'
 
 
+def test_markdown_task_prefers_exercise_heading_then_imperative_paragraph():
+    from ganedu.student import _markdown_task
+    md = "## 4. Exact W1\n\nContext first.\n\n### Exercise: W1 by sorting\n\nWrite `w1(x, y)` **now**.\n\nMore."
+    assert _markdown_task(md) == "Write `w1(x, y)` now."
+    assert _markdown_task("Some context.\n\nImplement the step\nover two lines.") == "Implement the step over two lines."
+    assert _markdown_task("# Title\n\nOnly context.") == "Only context."
+    assert _markdown_task("```python\nx = 1\n```") == ""
+
+
 def test_two_blocks_in_one_cell_and_text_around_them_kept():
     src = ("a = 0\n# BEGIN SOLUTION\na = 1\n# END SOLUTION\nmiddle = True\n"
            "def g():\n    # BEGIN SOLUTION\n    # TASK: return two\n    return 2\n    # END SOLUTION\n")
@@ -156,7 +165,8 @@ def test_student_version_of_course_notebook(path, student_dir):
     if n_blocks:
         assert distinctive_solution_lines(original), "exercise solutions too short to check for leaks"
     # one stub per block, each restating a task; every code cell still compiles
-    stubs = re.findall(r'raise NotImplementedError\("Exercise: (.+?)"\)', text.replace('\\"', "'"))
+    code = "\n".join(source(c) for c in student.cells if c.cell_type == "code")
+    stubs = re.findall(r'raise NotImplementedError\("Exercise: ((?:[^"\\]|\\.)+)"\)', code)
     assert len(stubs) == n_blocks and all(len(t) > 10 for t in stubs), stubs
     for i, cell in enumerate(student.cells):
         if cell.cell_type == "code":
