@@ -18,13 +18,14 @@ import sys
 
 from . import machine, set_threads
 
-SECTIONS = ("throughput", "time_to_quality", "dcgan_digits", "notebooks")
+SECTIONS = ("throughput", "time_to_quality", "dcgan_digits", "notebooks", "sweep")
+DEFAULT_SECTIONS = SECTIONS[:4]  # the sweep is long: run it with --only sweep
 HERE = pathlib.Path(__file__).resolve().parent
 TOY_RECIPES = ["wgan-gp-toy", "sngan-toy", "wgan-toy", "nsgan-toy", "gan-toy"]
 
 FULL = dict(
     threads=1, seeds=[0, 1, 2], check_every=50, n_eval=2500, n_w1=1000, swissroll_factor=1.5,
-    recipes=TOY_RECIPES, datasets=["8gaussians", "25gaussians", "swissroll"],
+    recipes=TOY_RECIPES, datasets=["8gaussians", "25gaussians", "swissroll"], sweep_seeds=[0, 1, 2],
     # the slow pairs that teach nothing new are left out (the baseline is the 8gaussians reference)
     skip=[(r, d) for d in ("25gaussians", "swissroll") for r in TOY_RECIPES[2:] + ["baseline"]],
     caps={"default": dict(steps=6000, seconds=60), "25gaussians": dict(steps=12000, seconds=120),
@@ -47,7 +48,7 @@ TINY = dict(
     throughput_steps=dict(reference=1, recipes=1, threads=1), repeats=1,
     recipes_throughput=["wgan-gp-toy"], thread_counts=[1],
     dcgan=dict(image_sizes=[8], batch_size=8, max_steps=1, repeats=1),
-    notebook_modes=["quick"],
+    notebook_modes=["quick"], sweep=[{}, dict(lr_g=1e-3)], sweep_seeds=[0],
 )
 
 
@@ -64,7 +65,8 @@ def _section_config(name, cfg):
             "time_to_quality": ("threads", "seeds", "check_every", "n_eval", "n_w1", "swissroll_factor",
                                 "recipes", "datasets", "caps"),
             "dcgan_digits": ("threads", "dcgan"),
-            "notebooks": ("notebooks_dir", "notebook_modes")}[name]
+            "notebooks": ("notebooks_dir", "notebook_modes"),
+            "sweep": ("threads", "sweep_seeds", "check_every", "n_eval", "caps")}[name]
     return {k: cfg[k] for k in keys if k in cfg}
 
 
@@ -87,6 +89,7 @@ def render(results: dict) -> str:
            "(`time.process_time`, one intra-op thread unless stated): what the wall time would be on an "
            "idle core. Wall seconds are what it took on the machine at that moment, under the load shown.",
            ""]
+    out += _headline(results)
     for name in SECTIONS:
         if name not in results:
             continue
@@ -157,6 +160,46 @@ def _ttq_ratio(r):
             f"at its reference settings.**")
 
 
+def _render_sweep(r, cfg):
+    rows = [f"wgan-gp-toy with one change at a time, 8gaussians, seeds {cfg.get('sweep_seeds')}; medians "
+            "(`>`: a lower bound, most runs hit the cap).", "",
+            "| change | width | batch | lr_g | lr_d | betas | n_critic | λ | z | reached | steps | CPU s | HQ per seed |",
+            "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+    for x in r["rows"]:
+        c, lb = x["recipe"], ">" if x["lower_bound"] else ""
+        change = ", ".join(f"{k}={v}" for k, v in x["overrides"].items()) or "(the recipe)"
+        rows.append(f"| {change} | {c['width']} | {c['batch_size']} | {c['lr_g']:g} | {c['lr_d']:g} | "
+                    f"{tuple(c['betas'])} | {c['n_critic']} | {c['gp_lambda']:g} | {c['z_dim'] or 2} | "
+                    f"{x['reached']}/{len(x['runs'])} | {lb}{_fmt(x['steps'])} | {lb}{_fmt(x['cpu_s'])} | "
+                    f"{[run.get('hq') for run in x['runs']]} |")
+    return rows
+
+
+def _headline(results):
+    """The few numbers the README quotes, from whatever sections exist."""
+    lines = []
+    ttq = results.get("time_to_quality", {}).get("result")
+    if ttq:
+        by = {(row["data"], row["runner"]): row for row in ttq["rows"]}
+        for data, label in (("8gaussians", "8/8 modes, ≥ 90% HQ"), ("25gaussians", "≥ 24/25 modes, ≥ 90% HQ"),
+                            ("swissroll", "W1 below threshold")):
+            row = by.get((data, "wgan-gp-toy"))
+            if row:
+                lb = "> " if row["lower_bound"] else ""
+                lines.append(f"- wgan-gp-toy on {data} ({label}): {lb}{_fmt(row['cpu_s'])} CPU s / "
+                             f"{lb}{_fmt(row['wall_s'])} wall s, {lb}{_fmt(row['steps'])} generator steps "
+                             f"(median, {row['reached']}/{len(row['runs'])} seeds reached)")
+        ratio = _ttq_ratio(ttq)
+        if ratio:
+            lines.append("- " + ratio.strip("*"))
+    thr = results.get("throughput", {}).get("result")
+    if thr:
+        same = thr["same_config"]
+        parts = [f"{v['trainer_ratio_cpu']:.2f}x {k}" for k, v in same.items() if k != "ganedu.Trainer"]
+        lines.append("- ganedu.Trainer at the baseline's settings, steps/s (CPU): " + "; ".join(parts))
+    return (["## Headline", ""] + lines + [""]) if lines else []
+
+
 def _render_dcgan_digits(r, cfg):
     rows = ["| image size | batch | images | steps/epoch | s/epoch | steps/s (wall) | steps/s (CPU) | images/s |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -222,7 +265,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     store = out / "results.json"
     results = json.loads(store.read_text()) if store.exists() else {}
-    for name in args.only or SECTIONS:
+    for name in args.only or DEFAULT_SECTIONS:
         if name in args.skip:
             continue
         print(f"running {name} ...", flush=True)

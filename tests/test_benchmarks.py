@@ -37,9 +37,14 @@ def test_entry_point_tiny_writes_every_section(tmp_path, capsys):
     md = (tmp_path / "RESULTS.md").read_text()
     for heading in ("## Throughput", "## Time to quality", "## Dcgan digits", "## Notebooks"):
         assert heading in md
-    # a second run of one section keeps the others
-    assert main(["--tiny", "--out", str(tmp_path), "--only", "dcgan_digits"]) == 0
-    assert set(json.loads((tmp_path / "results.json").read_text())) == set(results)
+    assert "## Headline" in md and "wgan-gp-toy on 8gaussians" in md
+    # the sweep runs alone and keeps the other sections
+    assert main(["--tiny", "--out", str(tmp_path), "--only", "sweep"]) == 0
+    again = json.loads((tmp_path / "results.json").read_text())
+    assert set(again) == set(results) | {"sweep"}
+    sweep = again["sweep"]["result"]["rows"]
+    assert len(sweep) == 2 and sweep[1]["recipe"]["lr_g"] == 1e-3 and sweep[1]["overrides"] == {"lr_g": 1e-3}
+    assert "## Sweep" in (tmp_path / "RESULTS.md").read_text()
 
 
 def test_baseline_gradient_penalty_matches_ganedu():
