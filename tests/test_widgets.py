@@ -277,3 +277,13 @@ def test_widgets_carry_css_classes_for_the_browser_test(dash):
     assert {"ganedu-train", "ganedu-pause", "ganedu-step", "ganedu-reset", "ganedu-save",
             "ganedu-step-counter", "ganedu-plot", "ganedu-lambda", "ganedu-clip",
             "ganedu-clock", "ganedu-status"} <= classes
+
+
+def test_train_starts_the_clock_or_asks_for_its_play_button(dash):
+    d = dash()
+    d.buttons["train"].click()
+    assert getattr(d.clock, widgets._PLAYING) is True
+    if widgets.IPYWIDGETS_7:  # the 7.x front end starts a Play only from its own ▶
+        assert d.trainer.steps >= 1 and "click ▶" in d.status.value
+    else:  # the 8.x front end starts ticking when `playing` becomes True
+        assert d.trainer.steps == 0 and "training" in d.status.value
