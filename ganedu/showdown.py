@@ -1,0 +1,327 @@
+r"""Which GAN should I use? Every recipe on the same data, the same step budget, the same metrics.
+
+A *showdown* trains each recipe of a plan on each of its datasets for the same number of
+generator steps (each one after ``n_critic`` critic steps), for a few seeds, and scores the final
+generator with ``ganedu.metrics``:
+
+- 2D mixtures (8gaussians, 25gaussians, ring): modes covered and the high-quality (HQ) fraction of
+  ``n_eval = 2500`` samples (VEEGAN, Srivastava et al. 2017, Sec. 5; PacGAN, Lin et al. 2018, Sec. 5);
+- every toy set: the exact :math:`W_1` between ``n_w1`` generated points and a fixed sample of the
+  data (``divergences.w1_exact``), and the critic's own estimate
+  :math:`\hat W = \frac1n\sum_i C(x_i) - \frac1n\sum_j C(\tilde x_j)` for the Wasserstein and hinge
+  critics (WGAN paper, Eq. 2: a lower bound on :math:`W_1` when :math:`C` is 1-Lipschitz);
+- the critic's gradient norm :math:`\|\nabla_x C(\hat x)\|` at the interpolates, averaged over the
+  last tenth of training (what the Lipschitz constraint does: ≈ 1 with a gradient penalty);
+- digits: class coverage and the Fréchet distance on digits-classifier features (FID's recipe,
+  Heusel et al. 2017, Eq. 6, with a small classifier in place of Inception);
+- cost: wall seconds per 1,000 generator steps.
+
+``reference_row(data)`` scores an independent draw of the data itself: the best value each metric
+can show at this sample size (a perfect generator).
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import numbers
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from .data import TOY_DATASETS, load_digits, sample_toy, toy_modes, toy_std
+from .metrics import class_coverage, critic_w_estimate, frechet_distance, mode_coverage, w1_to_data
+from .recipes import RECIPES, Recipe, get_recipe
+
+__all__ = ["COLUMNS", "EVAL_SEED", "DATA_SEED", "LITERATURE", "Showdown", "label", "reference_data",
+           "score", "run_one", "reference_row", "run_showdown", "summarize", "format_table",
+           "literature_table", "plot_showdown"]
+
+EVAL_SEED = 2024    # seed of the latent codes every generator is scored on
+DATA_SEED = 4202    # seed of the fixed data sample W1 is measured against
+N_EVAL, N_W1, N_IMAGES = 2500, 1000, 1000
+MIXTURES = ("8gaussians", "25gaussians", "ring")
+
+#: (key, header, format) of the table's columns; a missing value prints as "-".
+COLUMNS = [
+    ("recipe", "recipe", "{}"), ("data", "data", "{}"), ("seed", "seed", "{}"),
+    ("steps", "steps", "{}"), ("modes", "modes", "{}"), ("hq", "HQ", "{:.1%}"),
+    ("w1", "W1", "{:.3f}"), ("w_critic", "critic W", "{:.3g}"), ("grad_norm", "|grad C|", "{:.3g}"),
+    ("classes", "classes", "{}"), ("fd", "Frechet", "{:.1f}"), ("sec_per_1k", "s/1k steps", "{:.1f}"),
+    ("note", "note", "{}"),
+]
+METRICS = ("modes", "hq", "w1", "w_critic", "grad_norm", "classes", "fd")
+
+#: Quoted from the papers (not computed here). Modes covered (of 8 / of 25) and % HQ samples.
+#: VEEGAN Table 1 (Srivastava et al. 2017), averages over 5 runs, 2500 samples each; PacGAN Table 1
+#: (Lin et al. 2018, NeurIPS version; github.com/fjxmlzn/PacGAN, results/Table1.png), mean ± s.e. of
+#: 10 trials. Their 2D ring: 8 Gaussians of std 0.01 on the unit circle; 2D grid: 25 of std 0.05 at
+#: (2i, 2j), i, j in -2..2 (PacGAN's released config): our 8gaussians and 25gaussians up to scale.
+LITERATURE = [
+    dict(source="VEEGAN T1", method="GAN", ring_modes="1", ring_hq="99.3%", grid_modes="3.3", grid_hq="0.5%"),
+    dict(source="VEEGAN T1", method="ALI", ring_modes="2.8", ring_hq="0.13%", grid_modes="15.8", grid_hq="1.6%"),
+    dict(source="VEEGAN T1", method="Unrolled GAN", ring_modes="7.6", ring_hq="35.6%", grid_modes="23.6", grid_hq="16%"),
+    dict(source="VEEGAN T1", method="VEEGAN", ring_modes="8", ring_hq="52.9%", grid_modes="24.6", grid_hq="40%"),
+    dict(source="PacGAN T1", method="GAN", ring_modes="6.3±0.5", ring_hq="98.2±0.2%", grid_modes="17.3±0.8", grid_hq="94.8±0.7%"),
+    dict(source="PacGAN T1", method="ALI", ring_modes="6.6±0.3", ring_hq="97.6±0.4%", grid_modes="24.1±0.4", grid_hq="95.7±0.6%"),
+    dict(source="PacGAN T1", method="PacGAN2", ring_modes="7.9±0.1", ring_hq="95.6±2.0%", grid_modes="23.8±0.7", grid_hq="91.3±0.8%"),
+    dict(source="PacGAN T1", method="PacGAN3", ring_modes="7.8±0.1", ring_hq="97.7±0.3%", grid_modes="24.6±0.4", grid_hq="94.2±0.4%"),
+    dict(source="PacGAN T1", method="PacGAN4", ring_modes="7.8±0.1", ring_hq="95.9±1.4%", grid_modes="24.8±0.2", grid_hq="93.6±0.6%"),
+]
+
+
+def label(recipe: Recipe | str) -> str:
+    """The recipe's name, plus the fields that differ from ``RECIPES[name]``: ``wgan-gp[width=128]``."""
+    r = get_recipe(recipe)
+    base = RECIPES.get(r.name)
+    if base is None:
+        return r.name
+    diff = [f"{f.name}={getattr(r, f.name)}" for f in dataclasses.fields(r)
+            if f.name != "note" and getattr(r, f.name) != getattr(base, f.name)]
+    return r.name + (f"[{', '.join(diff)}]" if diff else "")
+
+
+def reference_data(data: str, n: int = N_W1, *, image_size: int = 8) -> torch.Tensor:
+    """The fixed real sample every run is compared with: ``n`` toy points (seed ``DATA_SEED``) or all digits."""
+    if data in TOY_DATASETS:
+        return sample_toy(data, n, generator=torch.Generator().manual_seed(DATA_SEED))
+    if data == "digits":
+        return load_digits(image_size)[0]
+    raise ValueError(f"data must be one of {TOY_DATASETS + ('digits',)}, got {data!r}")
+
+
+def score(samples: torch.Tensor, data: str, *, n_w1: int = N_W1, critic=None) -> dict:
+    """The metrics of ``samples`` for ``data`` (``None`` where a metric does not apply).
+
+    Args:
+        samples: ``(n, 2)`` toy points or ``(n, 1, s, s)`` images in [-1, 1].
+        data: the dataset's name; n_w1: points used for the exact W1 (O(n_w1^3)).
+        critic: if given (Wasserstein / hinge critics), its estimate of W1 on the same points.
+    """
+    out = dict.fromkeys(METRICS)
+    if data in TOY_DATASETS:
+        if data in MIXTURES:
+            m = mode_coverage(samples, toy_modes(data), toy_std(data))
+            out["modes"], out["hq"] = m["modes"], m["hq"]
+        real = reference_data(data, n_w1)
+        out["w1"] = w1_to_data(samples, real, max_points=n_w1)
+        if critic is not None:
+            device = next(critic.parameters()).device
+            out["w_critic"] = critic_w_estimate(critic, real.to(device), samples[:n_w1].to(device))
+    else:
+        out["classes"] = class_coverage(samples)["classes"]
+        out["fd"] = frechet_distance(reference_data(data, image_size=samples.shape[-1]), samples)
+    return out
+
+
+@contextlib.contextmanager
+def _threads(n):
+    """Run with ``n`` intra-op threads (None: leave torch's setting), then restore it."""
+    old = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def run_one(recipe, data: str, *, steps: int, seed: int = 0, image_size: int = 8, n_eval: int | None = None,
+            n_w1: int = N_W1, device="auto", threads: int | None = 1):
+    """Train ``recipe`` on ``data`` for ``steps`` generator steps and score it.
+
+    ``threads``: torch's intra-op threads while training and scoring. The default, 1, is the
+    fastest for these small networks on a CPU (and on a shared CPU extra threads crawl);
+    ``None`` leaves torch's setting.
+
+    Returns ``(row, samples, trainer)``: the table row (a dict with the ``COLUMNS`` keys), the
+    ``n_eval`` samples it was scored on (CPU), and the trainer. A run that diverges is rolled back
+    to its last good state by the Trainer, scored there, and noted.
+    """
+    from .train import Trainer, TrainingDiverged
+
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    recipe = get_recipe(recipe)
+    with _threads(threads):
+        trainer = Trainer.from_recipe(recipe, data=data, seed=seed, device=device, image_size=image_size)
+        note, start = "", time.perf_counter()
+        try:
+            trainer.train(int(steps), progress=False)
+        except TrainingDiverged:
+            note = f"diverged, scored at step {trainer.steps}"
+        seconds = time.perf_counter() - start
+        n_eval = n_eval or (N_EVAL if data in TOY_DATASETS else N_IMAGES)
+        samples = trainer.sample(n_eval, seed=EVAL_SEED)
+        critic = trainer.critic if recipe.loss in ("wasserstein", "hinge") and data in TOY_DATASETS else None
+        scores = score(samples, data, n_w1=n_w1, critic=critic)
+    grads = trainer.history["grad_norm"]
+    tail = grads[-max(1, len(grads) // 10):]
+    row = dict(recipe=label(recipe), data=data, seed=seed, steps=trainer.steps, **scores,
+               sec_per_1k=1000.0 * seconds / steps, note=note)
+    row["grad_norm"] = sum(tail) / len(tail) if tail and data in TOY_DATASETS else None
+    return row, samples, trainer
+
+
+def reference_row(data: str, *, n_eval: int | None = None, n_w1: int = N_W1, image_size: int = 8) -> dict:
+    """The metrics of an independent draw of the data itself (what a perfect generator scores)."""
+    if data in TOY_DATASETS:
+        samples = sample_toy(data, n_eval or N_EVAL, generator=torch.Generator().manual_seed(DATA_SEED + 1))
+        scores = score(samples, data, n_w1=n_w1)
+    else:  # one half of the digits against the other half (disjoint)
+        images = load_digits(image_size)[0]
+        idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(DATA_SEED + 1))
+        half_a, half_b = images[idx[: len(images) // 2]], images[idx[len(images) // 2:]]
+        scores = dict.fromkeys(METRICS)
+        scores["classes"] = class_coverage(half_a)["classes"]
+        scores["fd"] = frechet_distance(half_b, half_a)
+    return dict(recipe="(the data itself)", data=data, seed=None, steps=None, **scores,
+                sec_per_1k=None, note="reference")
+
+
+@dataclass
+class Showdown:
+    """What ``run_showdown`` returns: the rows, the scored samples of each run, the total time."""
+
+    rows: list = field(default_factory=list)
+    samples: dict = field(default_factory=dict)   # (recipe label, data, seed) -> Tensor
+    seconds: float = 0.0
+
+    def rows_for(self, data=None, recipe=None) -> list:
+        return [r for r in self.rows if (data is None or r["data"] == data)
+                and (recipe is None or r["recipe"] == recipe)]
+
+
+def _steps_for(steps, data):
+    if isinstance(steps, dict):
+        if data not in steps:
+            raise ValueError(f"steps has no budget for {data!r}; give one per dataset: {sorted(steps)}")
+        return steps[data]
+    return steps
+
+
+def run_showdown(plan: dict, *, steps, seeds=(0,), image_size: int = 8, n_eval: int | None = None,
+                 n_w1: int = N_W1, device="auto", threads: int | None = 1, progress: bool = True) -> Showdown:
+    """Run every recipe of ``plan`` on its dataset for every seed, with the same step budget.
+
+    Args:
+        plan: ``{data: [recipe names or Recipes]}``, e.g. ``{"25gaussians": ["gan-toy", "wgan-gp-toy"]}``.
+        steps: generator steps, one number for all or ``{data: steps}`` (the same for every recipe
+            on a dataset: that is the point).
+        seeds: seeds of each run (networks, data stream, noise).
+        image_size, n_eval, n_w1, device, threads: see :func:`run_one`.
+        progress: print one line per finished run.
+    """
+    if not isinstance(plan, dict) or not plan:
+        raise TypeError(f"plan must be a non-empty dict {{data: [recipes]}}, got {plan!r}")
+    seeds = list(seeds)
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ValueError(f"seeds must be a non-empty list of ints >= 0, got {seeds!r}")
+    jobs = [(get_recipe(r), data, s) for data, recipes in plan.items() for r in recipes for s in seeds]
+    for data in plan:
+        _steps_for(steps, data)
+    result, start = Showdown(), time.perf_counter()
+    for i, (recipe, data, seed) in enumerate(jobs, 1):
+        row, samples, _ = run_one(recipe, data, steps=_steps_for(steps, data), seed=seed,
+                                  image_size=image_size, n_eval=n_eval, n_w1=n_w1, device=device,
+                                  threads=threads)
+        result.rows.append(row)
+        result.samples[(row["recipe"], data, seed)] = samples
+        if progress:
+            print(f"[{i}/{len(jobs)}] {row['recipe']} on {data}, seed {seed}: "
+                  f"{row['sec_per_1k'] * row['steps'] / 1000:.1f} s", flush=True)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def summarize(rows: list) -> list:
+    """One row per (recipe, data): the mean over seeds of every metric (``_sd``: the spread, std)."""
+    groups: dict = {}
+    for r in rows:
+        groups.setdefault((r["recipe"], r["data"]), []).append(r)
+    out = []
+    for (recipe, data), rs in groups.items():
+        row = dict(recipe=recipe, data=data, seed=f"{len(rs)} seeds" if len(rs) > 1 else rs[0]["seed"],
+                   steps=rs[0]["steps"], note="; ".join(sorted({r["note"] for r in rs if r["note"]})))
+        for key in METRICS + ("sec_per_1k",):
+            values = [float(r[key]) for r in rs if r.get(key) is not None]
+            row[key] = sum(values) / len(values) if values else None
+            row[key + "_sd"] = (math.sqrt(sum((v - row[key]) ** 2 for v in values) / (len(values) - 1))
+                                if len(values) > 1 else None)
+        out.append(row)
+    return out
+
+
+def _cell(value, fmt):
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, float) and fmt == "{}":
+        return f"{value:.1f}"
+    return fmt.format(value)
+
+
+def format_table(rows: list, columns=None, *, title: str | None = None) -> str:
+    """A plain-text table (no pandas) of ``rows``; ``columns`` defaults to those any row fills."""
+    columns = columns or [c for c in COLUMNS if any(r.get(c[0]) not in (None, "") for r in rows)]
+    cells = [[header for _, header, _ in columns]]
+    cells += [[_cell(r.get(key), fmt) for key, _, fmt in columns] for r in rows]
+    widths = [max(len(row[j]) for row in cells) for j in range(len(columns))]
+    lines = ["  ".join(c.ljust(w) if j < 2 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths)))
+             for row in cells]
+    lines.insert(1, "-" * len(lines[0]))
+    return "\n".join(([title] if title else []) + lines)
+
+
+def literature_table(ours: list) -> str:
+    """The quoted VEEGAN / PacGAN numbers, and ``ours`` (summary rows on 8gaussians / 25gaussians) below them."""
+    rows = [dict(r, source=r["source"] + " (quoted)") for r in LITERATURE]
+    by_recipe: dict = {}
+    for r in ours:
+        key = {"8gaussians": "ring", "ring": "ring", "25gaussians": "grid"}.get(r["data"])
+        if key and r.get("modes") is not None:
+            entry = by_recipe.setdefault(r["recipe"], dict(source="ours (measured)", method=r["recipe"]))
+            entry[f"{key}_modes"] = f"{r['modes']:.1f}"
+            entry[f"{key}_hq"] = f"{r['hq']:.1%}"
+    rows += list(by_recipe.values())
+    columns = [("source", "source", "{}"), ("method", "method", "{}"),
+               ("ring_modes", "ring modes /8", "{}"), ("ring_hq", "ring HQ", "{}"),
+               ("grid_modes", "grid modes /25", "{}"), ("grid_hq", "grid HQ", "{}")]
+    return format_table(rows, columns, title="2D ring (ours: 8gaussians) and 2D grid (ours: 25gaussians)")
+
+
+def plot_showdown(result: Showdown, *, seed: int = 0, n_points: int = 400, dpi: int = 60):
+    """A grid of final samples: one row per dataset, one column per recipe (seed ``seed``)."""
+    from .plot import new_figure, plot_image_grid, plot_samples
+
+    keys = [k for k in result.samples if k[2] == seed]
+    if not keys:
+        raise ValueError(f"no run with seed {seed} in this showdown")
+    recipes = list(dict.fromkeys(k[0] for k in keys))
+    datasets = list(dict.fromkeys(k[1] for k in keys))
+    rows = {(r["recipe"], r["data"]): r for r in result.rows if r["seed"] == seed}
+    fig = new_figure((1.9 * len(recipes) + 0.4, 2.1 * len(datasets) + 0.6), dpi=dpi)
+    axes = fig.subplots(len(datasets), len(recipes), squeeze=False)
+    for i, data in enumerate(datasets):
+        real = reference_data(data, n_points) if data in TOY_DATASETS else None
+        for j, recipe in enumerate(recipes):
+            ax, samples = axes[i][j], result.samples.get((recipe, data, seed))
+            if samples is None:
+                ax.set_axis_off()
+                continue
+            r = rows[(recipe, data)]
+            if data in TOY_DATASETS:
+                plot_samples(real, samples[:n_points], ax=ax, lim=(-2.2, 2.2) if data != "swissroll" else 2.0)
+                ax.get_legend().remove()
+                ax.set_xlabel("$x_1$", fontsize=7)
+                ax.set_ylabel("$x_2$" if j == 0 else "", fontsize=7)
+                ax.tick_params(labelsize=6)
+                sub = (f"{r['modes']} modes, HQ {r['hq']:.0%}" if r["modes"] is not None
+                       else f"W1 {r['w1']:.3f}")
+            else:
+                plot_image_grid(samples[:16], nrow=4, ax=ax)
+                sub = f"{r['classes']}/10 classes, FD {r['fd']:.0f}"
+            ax.set_title(f"{recipe}\n{data}: {sub}", fontsize=7)
+    fig.suptitle(f"Same budget, same metrics: final samples (seed {seed}); "
+                 "blue = data, vermillion = generated", fontsize=10)
+    return fig
