@@ -3,8 +3,9 @@ GAN trains, and watch the critic and the samples respond.
 
 How it trains without blocking the kernel: **the front end drives the clock.** An
 ``ipywidgets.Play`` ticks in the browser; each tick reaches the kernel as an ordinary widget
-message, and its callback runs a *chunk* of training steps (about ``chunk_s`` seconds) on the
-main thread, redraws if a refresh is due, and returns. Between ticks the kernel is idle, so
+message, and its callback runs a *chunk* of training steps on the main thread, redraws if a
+refresh is due, and returns before the next tick is sent (the chunk stops at ``chunk_s``, by
+default 85% of the tick, less the expected redraw time). Between ticks the kernel is idle, so
 Pause, sliders and other cells work. We chose this over a background thread because it works
 wherever widgets do (JupyterLab, Notebook 7, VS Code, Colab), while updates sent from a thread
 are not rendered on Colab (googlecolab/colabtools#3373) and broke with ipykernel 7.0
@@ -81,15 +82,16 @@ class TrainingDashboard:
         data: a toy dataset name or ``"digits"``.
         seed: seed of the networks and the data stream; device: ``"auto"``, ``"cpu"``, ...
         snapshot_dir: where Save snapshot writes ``*.png`` and ``*.pt``.
-        refresh_hz: plot refreshes per second (at most 4); chunk_s: seconds of training per tick;
-        interval_ms: the clock's tick; threads: torch threads while training on a CPU (None: keep).
+        refresh_hz: plot refreshes per second (at most 4); interval_ms: the clock's tick;
+        chunk_s: longest training per tick (default 85% of the tick);
+        threads: torch threads while training on a CPU (None: leave torch's setting).
         **overrides: recipe fields, e.g. ``gp_lambda=1.0``.
     """
 
     _live = weakref.WeakSet()
 
     def __init__(self, recipe="wgan-gp-toy", data="8gaussians", *, seed=0, device="auto",
-                 snapshot_dir="snapshots", refresh_hz=2.0, chunk_s=0.1, interval_ms=120,
+                 snapshot_dir="snapshots", refresh_hz=2.0, interval_ms=150, chunk_s=None,
                  threads=1, **overrides):
         if not (isinstance(refresh_hz, (int, float)) and 0 < refresh_hz <= 4):
             raise ValueError(f"refresh_hz must be in (0, 4] refreshes per second, got {refresh_hz!r}")
@@ -98,7 +100,9 @@ class TrainingDashboard:
         self._recipe = get_recipe(recipe, **overrides)
         self.device, self.snapshot_dir = device, snapshot_dir
         self._threads = threads if get_device(device).type == "cpu" else None
-        self.refresh_hz, self.chunk_s = float(refresh_hz), float(chunk_s)
+        self.refresh_hz = float(refresh_hz)
+        self.chunk_s = 0.85 * interval_ms / 1000 if chunk_s is None else float(chunk_s)
+        self._step_s = self._draw_s = 0.0  # running estimates of a step's and a redraw's time
         self._running = self._closed = self._syncing = False
         self._last_chunk_end = self._last_draw = 0.0
         self._rate = collections.deque(maxlen=30)  # (time, steps) after each chunk
@@ -319,23 +323,28 @@ class TrainingDashboard:
     def _on_tick(self, change):
         if not self._running or self._closed:
             return
-        if time.perf_counter() - self._last_chunk_end < 0.15 * self.clock.interval / 1000:
+        if time.perf_counter() - self._last_chunk_end < 0.1 * self.clock.interval / 1000:
             return  # a tick that queued while the kernel was busy: drop it
         self._chunk()
         self._last_chunk_end = time.perf_counter()
 
     def _chunk(self):
-        """Train for about ``chunk_s`` seconds (at least one step), then redraw if one is due."""
+        """Train until ``chunk_s`` is used up (at least one step), then redraw if one is due."""
         t0 = time.perf_counter()
+        draw = t0 - self._last_draw >= 1.0 / self.refresh_hz
+        deadline = t0 + self.chunk_s - (self._draw_s if draw else 0.0)
         try:
             with _torch_threads(self._threads):
-                self.trainer.step()
-                while time.perf_counter() - t0 < self.chunk_s and self._running:
+                while True:
+                    t = time.perf_counter()
                     self.trainer.step()
+                    self._step_s = 0.8 * self._step_s + 0.2 * (time.perf_counter() - t)
+                    if time.perf_counter() + self._step_s > deadline or not self._running:
+                        break
         except TrainingDiverged as exc:
             return self._diverge(exc)
         self._rate.append((time.perf_counter(), self.trainer.steps))
-        if time.perf_counter() - self._last_draw >= 1.0 / self.refresh_hz:
+        if draw:
             self.redraw()
         else:
             self.step_counter.value = f"<b>step {self.trainer.steps}</b>"
@@ -376,6 +385,7 @@ class TrainingDashboard:
         """Render the plots into the Image widget and update the progress line."""
         if self._closed:
             return
+        t0 = time.perf_counter()
         try:
             with _torch_threads(self._threads):
                 fig, line = self._figure()
@@ -383,6 +393,7 @@ class TrainingDashboard:
             return self._diverge(exc)
         self.image.value = fig_to_png(fig)
         self._last_draw = time.perf_counter()
+        self._draw_s = 0.7 * self._draw_s + 0.3 * (self._last_draw - t0)
         self.step_counter.value = f"<b>step {self.trainer.steps}</b>"
         self.progress.value = " · " + line
 

@@ -49,7 +49,7 @@ def picture(d):
 def tick(d, n=1):
     """What the front end's Play does every `interval` ms."""
     for _ in range(n):
-        time.sleep(0.03)  # ticks closer than 15% of the interval count as a queued backlog
+        time.sleep(0.03)  # ticks closer than 10% of the interval count as a queued backlog
         d.clock.value += 1
 
 
