@@ -2,7 +2,8 @@
 
 Opens a notebook that shows a TrainingDashboard, runs it, clicks Train, checks that the plot
 image is redrawn and the step counter advances, moves the λ slider with the keyboard and checks
-the kernel applied it, clicks Pause and checks that the counter stops. The screenshot and the
+the kernel applied it, clicks Pause and checks that the counter stops; then re-runs the cells
+while training and checks that only the new dashboard is left. The screenshot and the
 measured rates go to test-output/browser/ (look at the screenshot).
 Skips when chromium or playwright is missing, unless GANEDU_REQUIRE_BROWSER=1 (CI).
 """
@@ -16,10 +17,12 @@ sys.path.insert(0, str(Path(__file__).parent / "browser"))
 import ganedu_lab as lab  # noqa: E402
 
 OUT = lab.ROOT / "test-output" / "browser"
-CELLS = [
+CELLS = [  # the notebook is written by the test, so nbval never collects it
     "from ganedu.widgets import TrainingDashboard\n"
     "dashboard = TrainingDashboard('wgan-gp-toy', data='8gaussians', seed=0, device='cpu')\n"
     "dashboard",
+    "live = [d for d in TrainingDashboard._live if not d._closed]\n"
+    "print(f'live dashboards: {len(live)}')",
 ]
 
 
@@ -95,6 +98,15 @@ def test_dashboard_trains_redraws_takes_lambda_and_pauses_in_jupyterlab(tmp_path
                 metrics["steps_at_pause"] = stopped
                 page.locator(".ganedu-dashboard").screenshot(path=str(OUT / "dashboard.png"))
                 page.screenshot(path=str(OUT / "page.png"))
+
+                # re-running the cell replaces the dashboard: the old one is closed, not left ticking
+                page.click("button.ganedu-train")
+                _poll(lambda: _counter(page) > stopped, 30, "training to restart")
+                lab.run_all(page)
+                out = page.locator(".jp-OutputArea-output:has-text('live dashboards')")
+                _poll(lambda: out.count() == 1 and "live dashboards: 1" in out.inner_text()
+                      and page.locator(".ganedu-dashboard").count() == 1, 60,
+                      "the re-run cell to replace its dashboard")
             finally:
                 browser.close()
                 lab.end_processes(chromes)
