@@ -2,7 +2,7 @@ r"""Notebook 03 (JS vs Earth Mover): the exact W1 between two 1D samples, by sor
 
 For two samples of equal size n in 1D, the optimal transport plan pairs the i-th smallest of one
 with the i-th smallest of the other, so :math:`W_1 = \frac1n \sum_i |x_{(i)} - y_{(i)}|`
-(Peyré & Cuturi, *Computational Optimal Transport*, Remark 2.30). The reference is
+(Peyré & Cuturi 2019, *Computational Optimal Transport*, ch. 2, the 1D case). The reference is
 ``scipy.stats.wasserstein_distance``, which computes the same number from the two CDFs.
 """
 from __future__ import annotations
