@@ -114,7 +114,8 @@ def js_divergence(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
 
 def _trapezoid(y, x) -> float:
     """The trapezoid rule (``np.trapezoid``; ``np.trapz`` before NumPy 2)."""
-    return float(getattr(np, "trapezoid", None)(y, x) if hasattr(np, "trapezoid") else np.trapz(y, x))
+    rule = np.trapezoid if hasattr(np, "trapezoid") else np.trapz
+    return float(rule(y, x))
 
 
 def _densities(p, q):
