@@ -58,6 +58,19 @@ def get_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+_SUBMODULES = ("data", "models", "losses", "lipschitz", "divergences", "metrics", "train", "plot",
+               "widgets", "exercises")
+
+
+def __getattr__(name):
+    """``ganedu.exercises``, ``ganedu.plot``... load on first use (PEP 562), so ``import ganedu`` is light."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'ganedu' has no attribute {name!r}")
+
+
 def quick_mode() -> bool:
     """True when ``GANEDU_QUICK=1`` (the tests' quick mode: fewer steps, same code paths)."""
     return os.environ.get("GANEDU_QUICK", "0").strip().lower() not in ("", "0", "false", "no")
