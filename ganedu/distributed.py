@@ -109,7 +109,10 @@ def init_distributed(device="auto") -> DistInfo:
     elif device.type != "cpu":
         raise ValueError(f"several processes need CUDA GPUs or the CPU, got device {device}; use --device cpu")
     if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        kwargs = {}
+        if device.type == "cuda" and "device_id" in inspect.signature(dist.init_process_group).parameters:
+            kwargs["device_id"] = device  # nccl then knows this rank's GPU (barriers, eager init)
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo", **kwargs)
     return DistInfo(dist.get_rank(), dist.get_world_size(), local_rank, device)
 
 
@@ -330,6 +333,14 @@ def enable_amp(trainer, dtype: torch.dtype = torch.bfloat16):
     device_type = trainer.device.type
     if device_type not in ("cuda", "cpu"):
         raise ValueError(f"mixed precision is offered on cuda (and cpu for tests), not on {device_type}")
+    if device_type == "cuda":
+        try:
+            native = torch.cuda.is_bf16_supported(including_emulation=False)
+        except TypeError:  # torch < 2.3
+            native = torch.cuda.is_bf16_supported()
+        if not native:
+            raise ValueError(f"{torch.cuda.get_device_name(trainer.device)} has no native bfloat16 (it needs "
+                             "an Ampere GPU or newer; Colab's T4 is older): train without --amp")
     for name in ("critic_step", "generator_step"):
         step = getattr(trainer, name)
 

@@ -317,7 +317,7 @@ def test_amp_trainer_runs_bf16_convs_and_a_float32_penalty():
     trainer = distributed.enable_amp(tiny_image_trainer())
     dtypes = []
     handle = trainer.critic.register_forward_hook(lambda m, i, o: dtypes.append((i[0].requires_grad, o.dtype)))
-    trainer.train(2, progress=False)
+    trainer.train(1, progress=False)
     handle.remove()
     # per critic step: real, fake in bf16, then x_hat (requires grad) in float32
     assert (False, torch.bfloat16) in dtypes and (True, torch.float32) in dtypes
@@ -349,7 +349,7 @@ def test_cli_scaling_flags(tmp_path, monkeypatch, capsys):
                  "--steps", "1", "--out", "x"]) == 2
     err = capsys.readouterr().err
     assert "CIFAR-10 was not found under" in err and str(tmp_path / "none") in err
-    assert main(["train", "wgan-gp-toy", "--steps", "2", "--batch-size", "16", "--amp", "--no-progress",
+    assert main(["train", "wgan-gp-toy", "--steps", "1", "--batch-size", "16", "--amp", "--no-progress",
                  "--out", "amp"]) == 0
     out = capsys.readouterr().out
     assert "--amp on cpu" in out
