@@ -193,12 +193,20 @@ class Showdown:
                 and (recipe is None or r["recipe"] == recipe)]
 
 
-def _steps_for(steps, data):
-    if isinstance(steps, dict):
-        if data not in steps:
-            raise ValueError(f"steps has no budget for {data!r}; give one per dataset: {sorted(steps)}")
-        return steps[data]
-    return steps
+def _per_data(value, data, name):
+    """``value[data]`` when ``value`` is a dict (one per dataset), else ``value`` itself."""
+    if isinstance(value, dict):
+        if data not in value:
+            raise ValueError(f"{name} has no entry for {data!r}; give one per dataset of the plan, got {sorted(value)}")
+        return value[data]
+    return value
+
+
+def _check_seeds(seeds):
+    seeds = list(seeds)
+    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ValueError(f"seeds must be a non-empty list of ints >= 0, got {seeds!r}")
+    return seeds
 
 
 def run_showdown(plan: dict, *, steps, seeds=(0,), image_size: int = 8, n_eval: int | None = None,
@@ -209,21 +217,19 @@ def run_showdown(plan: dict, *, steps, seeds=(0,), image_size: int = 8, n_eval: 
         plan: ``{data: [recipe names or Recipes]}``, e.g. ``{"25gaussians": ["gan-toy", "wgan-gp-toy"]}``.
         steps: generator steps, one number for all or ``{data: steps}`` (the same for every recipe
             on a dataset: that is the point).
-        seeds: seeds of each run (networks, data stream, noise).
+        seeds: seeds of each run (networks, data stream, noise): a list, or ``{data: list}``.
         image_size, n_eval, n_w1, device, threads: see :func:`run_one`.
         progress: print one line per finished run.
     """
     if not isinstance(plan, dict) or not plan:
         raise TypeError(f"plan must be a non-empty dict {{data: [recipes]}}, got {plan!r}")
-    seeds = list(seeds)
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
-        raise ValueError(f"seeds must be a non-empty list of ints >= 0, got {seeds!r}")
-    jobs = [(get_recipe(r), data, s) for data, recipes in plan.items() for r in recipes for s in seeds]
+    seeds = {data: _check_seeds(_per_data(seeds, data, "seeds")) for data in plan}
     for data in plan:
-        _steps_for(steps, data)
+        _per_data(steps, data, "steps")
+    jobs = [(get_recipe(r), data, s) for data, recipes in plan.items() for r in recipes for s in seeds[data]]
     result, start = Showdown(), time.perf_counter()
     for i, (recipe, data, seed) in enumerate(jobs, 1):
-        row, samples, _ = run_one(recipe, data, steps=_steps_for(steps, data), seed=seed,
+        row, samples, _ = run_one(recipe, data, steps=_per_data(steps, data, "steps"), seed=seed,
                                   image_size=image_size, n_eval=n_eval, n_w1=n_w1, device=device,
                                   threads=threads)
         result.rows.append(row)

@@ -114,11 +114,14 @@ def test_digits_row_matches_an_independent_recomputation(tiny, one_thread):
 
 
 def test_the_budget_is_the_same_for_every_recipe_on_a_dataset():
-    result = run_showdown({"8gaussians": ["gan-toy", "nsgan-toy"]}, steps=3, seeds=[0, 1],
+    result = run_showdown({"8gaussians": ["gan-toy", "nsgan-toy"], "swissroll": ["gan-toy"]},
+                          steps={"8gaussians": 3, "swissroll": 2}, seeds={"8gaussians": [0, 1], "swissroll": [5]},
                           n_eval=200, n_w1=50, device="cpu", progress=False)
-    assert [(r["recipe"], r["seed"], r["steps"]) for r in result.rows] == [
-        ("gan-toy", 0, 3), ("gan-toy", 1, 3), ("nsgan-toy", 0, 3), ("nsgan-toy", 1, 3)]
-    assert result.seconds > 0 and len(result.samples) == 4
+    assert [(r["recipe"], r["data"], r["seed"], r["steps"]) for r in result.rows] == [
+        ("gan-toy", "8gaussians", 0, 3), ("gan-toy", "8gaussians", 1, 3), ("nsgan-toy", "8gaussians", 0, 3),
+        ("nsgan-toy", "8gaussians", 1, 3), ("gan-toy", "swissroll", 5, 2)]
+    assert len(result.rows_for(data="8gaussians")) == 4
+    assert result.seconds > 0 and len(result.samples) == 5
     # different seeds give different generators
     assert not torch.equal(result.samples[("gan-toy", "8gaussians", 0)], result.samples[("gan-toy", "8gaussians", 1)])
 
@@ -193,10 +196,12 @@ def test_plot_showdown_draws_one_panel_per_run(tiny):
 def test_bad_input_is_explained():
     with pytest.raises(TypeError, match="plan"):
         run_showdown(["gan"], steps=3)
-    with pytest.raises(ValueError, match="budget for 'swissroll'"):
+    with pytest.raises(ValueError, match="steps has no entry for 'swissroll'"):
         run_showdown({"swissroll": ["gan-toy"]}, steps={"8gaussians": 3}, progress=False)
     with pytest.raises(ValueError, match="seeds"):
         run_showdown({"swissroll": ["gan-toy"]}, steps=3, seeds=[])
+    with pytest.raises(ValueError, match="seeds has no entry"):
+        run_showdown({"swissroll": ["gan-toy"]}, steps=3, seeds={"8gaussians": [0]})
     with pytest.raises(ValueError, match="steps"):
         run_one("gan-toy", "8gaussians", steps=0)
     with pytest.raises(ValueError, match="unknown recipe"):
