@@ -247,6 +247,9 @@ def main(argv=None) -> int:
     p.add_argument("--notebooks-dir", help="folder of notebooks to time (default: notebooks/)")
     p.add_argument("--threads", type=int, help="intra-op threads (default 1: see RESULTS.md)")
     p.add_argument("--seeds", type=int, nargs="+", help="seeds for time to quality")
+    p.add_argument("--datasets", nargs="+", help="toy datasets for time to quality")
+    p.add_argument("--recipes", nargs="+", help="recipes for time to quality (the baseline always runs)")
+    p.add_argument("--cap-seconds", type=float, help="CPU-second cap per time-to-quality run")
     args = p.parse_args(argv)
 
     cfg = copy.deepcopy(TINY if args.tiny else QUICK if args.quick else FULL)
@@ -258,6 +261,12 @@ def main(argv=None) -> int:
         cfg["threads"] = args.threads
     if args.seeds:
         cfg["seeds"] = args.seeds
+    if args.datasets:
+        cfg["datasets"] = args.datasets
+    if args.recipes:
+        cfg["recipes"] = args.recipes
+    if args.cap_seconds:
+        cfg["caps"] = {k: dict(v, seconds=args.cap_seconds) for k, v in cfg["caps"].items()}
     cfg["verbose"] = not args.tiny
     set_threads(cfg["threads"])
 
