@@ -293,8 +293,8 @@ def prepare(trainer, info: DistInfo, *, amp=False, channels_last=False, sync_bat
         channels_last_(trainer)
     if amp:
         if trainer.device.type != "cuda" and info.is_main:
-            print(f"ganedu: --amp on {trainer.device.type}: bf16 autocast is meant for CUDA GPUs; "
-                  "on a CPU it is usually slower than float32")
+            print(f"ganedu: --amp on {trainer.device.type}: bf16 autocast is meant for CUDA GPUs; on a CPU it "
+                  "helps only with bf16 units (AMX / AVX512-BF16), elsewhere it is slower than float32")
         enable_amp(trainer)
     if info.distributed:
         distribute(trainer, sync_batchnorm=sync_batchnorm, num_workers=num_workers)
@@ -325,8 +325,9 @@ def enable_amp(trainer, dtype: torch.dtype = torch.bfloat16):
     float32 (autocast's op lists), weights stay float32. bf16 has float32's exponent range, so no
     loss scaling (``GradScaler``) is needed; float16 would need one and is not offered. The
     gradient penalty's critic pass on :math:`\hat x` runs with autocast *off* (float32) inside
-    ``ganedu.lipschitz.input_gradient``, so its double backward is float32 too. Meant for CUDA;
-    on the CPU it works (and is tested) but is usually slower than float32. Returns ``trainer``.
+    ``ganedu.lipschitz.input_gradient``, so its double backward is float32 too. Meant for CUDA
+    (Ampere or newer); on a CPU it works (and is tested), and is faster than float32 only on CPUs
+    with bf16 units (AMX / AVX512-BF16). Returns ``trainer``.
     """
     if dtype is not torch.bfloat16:
         raise ValueError(f"only bfloat16 autocast is offered (no GradScaler needed), got {dtype}")
