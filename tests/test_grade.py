@@ -82,12 +82,12 @@ GRADED = WITH_EXERCISES if os.environ.get("GANEDU_GRADE_NOTEBOOKS") == "all" els
 @pytest.mark.parametrize("path", GRADED, ids=nb_id)
 def test_course_notebook_solution_full_marks_student_zero(path, tmp_path):
     start = time.perf_counter()
-    solution = grade_notebook(path)
+    solution = grade_notebook(path, timeout=1200)
     assert solution.total >= 1
     assert solution.score == solution.total, solution.text()
 
     [student] = write_student_versions([path], tmp_path)
-    untouched = grade_notebook(student)
+    untouched = grade_notebook(student, timeout=1200)
     assert untouched.total == solution.total
     assert untouched.score == 0, untouched.text()
     not_friendly = [e for e in untouched.exercises if not e.reason.startswith("not done yet")]
