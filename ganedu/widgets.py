@@ -4,13 +4,14 @@ GAN trains, and watch the critic and the samples respond.
 How it trains without blocking the kernel: **the front end drives the clock.** An
 ``ipywidgets.Play`` ticks in the browser; each tick reaches the kernel as an ordinary widget
 message, and its callback runs a *chunk* of training steps on the main thread, redraws if a
-refresh is due, and returns before the next tick is sent (the chunk stops at ``chunk_s``, by
-default 85% of the tick, less the expected redraw time). Between ticks the kernel is idle, so
-Pause, sliders and other cells work. We chose this over a background thread because it works
+refresh is due, and returns before the next tick arrives (it stops ``chunk_s`` after the tick
+was sent, by default 85% of the tick, less the expected redraw time). Between ticks the kernel
+is idle, so Pause, sliders and other cells work. We chose this over a background thread because it works
 wherever widgets do (JupyterLab, Notebook 7, VS Code, Colab), while updates sent from a thread
 are not rendered on Colab (googlecolab/colabtools#3373) and broke with ipykernel 7.0
 (ipykernel#1450); with no thread there is nothing to join, race or leak. Ticks that queued while
-the kernel was busy are dropped, not replayed. With ipywidgets 8, Train starts the clock from the
+the kernel was busy are dropped, not replayed (the clock's value numbers the ticks, so the
+kernel knows when each was sent and skips those more than a tick late). With ipywidgets 8, Train starts the clock from the
 kernel; an ipywidgets 7 front end (Colab's) starts a Play only from its own ▶ button, so there
 Train runs one chunk and asks for a click on the clock's ▶.
 
@@ -83,7 +84,7 @@ class TrainingDashboard:
         seed: seed of the networks and the data stream; device: ``"auto"``, ``"cpu"``, ...
         snapshot_dir: where Save snapshot writes ``*.png`` and ``*.pt``.
         refresh_hz: plot refreshes per second (at most 4); interval_ms: the clock's tick;
-        chunk_s: longest training per tick (default 85% of the tick);
+        chunk_s: training time per tick, from when it was sent (default 85% of the tick);
         threads: torch threads while training on a CPU (None: leave torch's setting).
         **overrides: recipe fields, e.g. ``gp_lambda=1.0``.
     """
@@ -103,8 +104,10 @@ class TrainingDashboard:
         self.refresh_hz = float(refresh_hz)
         self.chunk_s = 0.85 * interval_ms / 1000 if chunk_s is None else float(chunk_s)
         self._step_s = self._draw_s = 0.0  # running estimates of a step's and a redraw's time
+        self._fig = None  # the live Figure, cleared and redrawn
         self._running = self._closed = self._syncing = False
         self._last_chunk_end = self._last_draw = 0.0
+        self._tick_ref = None  # (value, time) of a tick that arrived on time: the clock's phase
         self._rate = collections.deque(maxlen=30)  # (time, steps) after each chunk
         self._build_widgets(self._recipe, data, seed, interval_ms)
         self._new_trainer()
@@ -260,7 +263,7 @@ class TrainingDashboard:
         for other in list(TrainingDashboard._live):  # one dashboard trains at a time
             if other is not self:
                 other.pause()
-        self._running, self.diverged = True, None
+        self._running, self.diverged, self._tick_ref = True, None, None
         self._rate.clear()
         self.buttons["train"].disabled, self.buttons["pause"].disabled = True, False
         self._say("training…")
@@ -323,16 +326,23 @@ class TrainingDashboard:
     def _on_tick(self, change):
         if not self._running or self._closed:
             return
-        if time.perf_counter() - self._last_chunk_end < 0.1 * self.clock.interval / 1000:
-            return  # a tick that queued while the kernel was busy: drop it
-        self._chunk()
+        now, period, k = time.perf_counter(), self.clock.interval / 1000, change["new"]
+        if self._tick_ref is None or k <= self._tick_ref[0]:
+            self._tick_ref = (k, now)
+        sent = self._tick_ref[1] + (k - self._tick_ref[0]) * period  # when the browser sent it
+        if now - sent > period:  # it waited behind other work (a cell, a slow redraw): drop it
+            self._last_chunk_end = now
+            return
+        if now - self._last_chunk_end > 0.003 or now < sent:  # the kernel was idle: on time
+            self._tick_ref, sent = (k, now), now
+        self._chunk(deadline=sent + self.chunk_s)
         self._last_chunk_end = time.perf_counter()
 
-    def _chunk(self):
-        """Train until ``chunk_s`` is used up (at least one step), then redraw if one is due."""
-        t0 = time.perf_counter()
-        draw = t0 - self._last_draw >= 1.0 / self.refresh_hz
-        deadline = t0 + self.chunk_s - (self._draw_s if draw else 0.0)
+    def _chunk(self, deadline=None):
+        """Train until ``deadline`` (at least one step), then redraw if one is due."""
+        t0, every = time.perf_counter(), 1.0 / self.refresh_hz  # redraws are due to within half a tick
+        draw = t0 - self._last_draw >= every - min(self.clock.interval / 2000, every / 4)
+        deadline = (t0 + self.chunk_s if deadline is None else deadline) - (self._draw_s if draw else 0.0)
         try:
             with _torch_threads(self._threads):
                 while True:
@@ -378,7 +388,10 @@ class TrainingDashboard:
             if data != "swissroll":
                 cov = mode_coverage(fake, toy_modes(data), toy_std(data))
                 line.append(f"modes {cov['modes']}/{len(toy_modes(data))} (HQ {cov['hq']:.0%})")
-        fig = plot_trainer(tr, real=self._real, exact_w1=self._w1 if self._w1["step"] else None, dpi=dpi)
+        live = dpi == 72  # the live view redraws into one Figure; a snapshot gets its own
+        fig = plot_trainer(tr, real=self._real, exact_w1=self._w1 if self._w1["step"] else None,
+                           dpi=dpi, fig=self._fig if live else None)
+        self._fig = fig if live else self._fig
         return fig, " · ".join(line)
 
     def redraw(self):
@@ -392,8 +405,8 @@ class TrainingDashboard:
         except TrainingDiverged as exc:
             return self._diverge(exc)
         self.image.value = fig_to_png(fig)
-        self._last_draw = time.perf_counter()
-        self._draw_s = 0.7 * self._draw_s + 0.3 * (self._last_draw - t0)
+        self._last_draw = t0  # the refresh rate counts from the start of a redraw
+        self._draw_s = 0.7 * self._draw_s + 0.3 * (time.perf_counter() - t0)
         self.step_counter.value = f"<b>step {self.trainer.steps}</b>"
         self.progress.value = " · " + line
 

@@ -124,7 +124,7 @@ def test_plot_curves_lines_events_and_exact_w1():
     fig = P.plot_curves(history, exact_w1=([1, 4], [0.9, 0.4]))
     ax = fig.axes[0]
     labels = [line.get_label() for line in ax.get_lines()]
-    assert {"critic loss", "generator loss", "W estimate (critic)", "exact $W_1$"} <= set(labels)
+    assert {"critic loss", "generator loss", "W estimate (critic)", "exact W₁"} <= set(labels)
     w = ax.get_lines()[labels.index("W estimate (critic)")]
     np.testing.assert_allclose(w.get_ydata(), [0.3, 0.2, np.nan, 0.1])
     vlines = [line for line in ax.get_lines() if line.get_xdata()[0] == line.get_xdata()[-1]
@@ -134,7 +134,7 @@ def test_plot_curves_lines_events_and_exact_w1():
     assert texts == ["gp_lambda=1", "clip=0.05"]
     assert ax.get_xlabel() == "generator step" and ax.get_ylabel()
     fig = P.plot_curves(history, exact_w1=0.5)
-    assert any(line.get_label() == "exact $W_1$" for line in fig.axes[0].get_lines())
+    assert any(line.get_label() == "exact W₁" for line in fig.axes[0].get_lines())
 
 
 def test_plot_curves_validates():
