@@ -106,7 +106,7 @@ def cmd_train(args) -> int:
     except BaseException:
         distributed.cleanup(barrier=False)  # no barrier: the other ranks may be mid-step
         raise
-    distributed.cleanup()
+    distributed.cleanup(barrier=code == 0)  # after a divergence a rank may still wait in a step: no barrier
     return code
 
 
