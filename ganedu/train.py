@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import os
 import time
 
 import torch
 
-from . import get_device, seed_everything
+from . import get_device, seed_everything, torch_threads
 from .losses import LOSSES
 from .lipschitz import (check_no_batchnorm, clip_weights_, gradient_norms, input_gradient,
                         interpolate, penalty_from_norms)
@@ -37,6 +38,17 @@ HISTORY_KEYS = ("d_loss", "g_loss", "w_estimate", "gp", "grad_norm")
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the trainer was rolled back to its last good state."""
+
+
+SMALL_MODEL = 1_000_000  # parameters: below this, one CPU thread is fastest (benchmarks/)
+
+
+def default_threads(device, *modules) -> int | None:
+    """1 for small networks on the CPU (unless OMP_NUM_THREADS says otherwise), else None (torch's)."""
+    if device.type != "cpu" or os.environ.get("OMP_NUM_THREADS"):
+        return None
+    n_params = sum(p.numel() for m in modules for p in m.parameters())
+    return 1 if n_params < SMALL_MODEL else None
 
 
 @contextlib.contextmanager
@@ -84,6 +96,7 @@ class Trainer:
         self.opt_d = self._optimizer(self.critic, self.recipe.lr_d)
         self.steps = 0
         self.flush_every = flush_every
+        self.threads = default_threads(self.device, self.generator, self.critic)
         self.model_spec = None  # set by from_recipe, so that load() can rebuild the networks
         self.data_name = None  # (name, image_size), set by from_recipe, for load()
         self._pending = []  # per-step stats, still on the device
@@ -187,16 +200,17 @@ class Trainer:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         bar = tqdm(total=steps, disable=not progress, desc=self.recipe.name, leave=False)
-        for i in range(1, steps + 1):
-            self.step()
-            if i % every == 0 or i == steps:
-                self.flush()
-                bar.update(i - bar.n)
-                if self._history["d_loss"]:
-                    bar.set_postfix(d_loss=f"{self._history['d_loss'][-1]:.3f}",
-                                    w=f"{self._history['w_estimate'][-1]:.3f}")
-                if callback is not None:
-                    callback(self)
+        with torch_threads(self.threads):  # small CPU models: 1 thread (see default_threads)
+            for i in range(1, steps + 1):
+                self.step()
+                if i % every == 0 or i == steps:
+                    self.flush()
+                    bar.update(i - bar.n)
+                    if self._history["d_loss"]:
+                        bar.set_postfix(d_loss=f"{self._history['d_loss'][-1]:.3f}",
+                                        w=f"{self._history['w_estimate'][-1]:.3f}")
+                    if callback is not None:
+                        callback(self)
         bar.close()
         return self.history
 

@@ -37,3 +37,17 @@ def test_quick_mode(monkeypatch):
     assert quick_mode()
     monkeypatch.setenv("GANEDU_QUICK", "0")
     assert not quick_mode()
+
+
+def test_torch_threads_sets_and_restores():
+    from ganedu import torch_threads
+
+    old = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == old
+    with torch_threads(None):
+        assert torch.get_num_threads() == old
+    with pytest.raises(ValueError, match="n must be"):
+        with torch_threads(0):
+            pass
