@@ -303,14 +303,22 @@ def plot_showdown(result: Showdown, *, seed: int = 0, n_points: int = 400, dpi: 
     keys = [k for k in result.samples if k[2] == seed]
     if not keys:
         raise ValueError(f"no run with seed {seed} in this showdown")
-    recipes = list(dict.fromkeys(k[0] for k in keys))
     datasets = list(dict.fromkeys(k[1] for k in keys))
+    # one column per recipe name: "gan[width=128]" on the 2D sets and "gan" on digits share a column,
+    # unless a dataset holds both (then every label gets its own column)
+    base = {k[0]: k[0].split("[")[0] for k in keys}
+    clash = any(len({r for r, d, _ in keys if d == data and base[r] == b}) > 1
+                for data in datasets for b in set(base.values()))
+    column = (lambda r: r) if clash else base.__getitem__
+    recipes = list(dict.fromkeys(column(k[0]) for k in keys))
+    runs = {(column(r), d): r for r, d, _ in keys}
     rows = {(r["recipe"], r["data"]): r for r in result.rows if r["seed"] == seed}
     fig = new_figure((1.9 * len(recipes) + 0.4, 2.1 * len(datasets) + 0.6), dpi=dpi)
     axes = fig.subplots(len(datasets), len(recipes), squeeze=False)
     for i, data in enumerate(datasets):
         real = reference_data(data, n_points) if data in TOY_DATASETS else None
-        for j, recipe in enumerate(recipes):
+        for j, col in enumerate(recipes):
+            recipe = runs.get((col, data))
             ax, samples = axes[i][j], result.samples.get((recipe, data, seed))
             if samples is None:
                 ax.set_axis_off()

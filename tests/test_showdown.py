@@ -206,3 +206,15 @@ def test_bad_input_is_explained():
         run_one("gan-toy", "8gaussians", steps=0)
     with pytest.raises(ValueError, match="unknown recipe"):
         run_showdown({"8gaussians": ["gann"]}, steps=3)
+
+
+def test_plot_showdown_puts_a_paper_recipe_in_one_column_across_datasets():
+    from ganedu.showdown import Showdown
+    result = Showdown()
+    for recipe, data in [("gan[width=128]", "8gaussians"), ("gan-toy", "8gaussians"), ("gan", "digits")]:
+        result.rows.append(dict(recipe=recipe, data=data, seed=0, modes=1, hq=0.5, w1=0.1, classes=3, fd=1.0))
+        shape = (20, 1, 8, 8) if data == "digits" else (20, 2)
+        result.samples[(recipe, data, 0)] = torch.rand(shape, generator=torch.Generator().manual_seed(0))
+    axes = plot_showdown(result).get_axes()
+    assert len(axes) == 4                                   # 2 datasets x 2 columns (gan, gan-toy), not 3
+    assert [ax.get_title().split("\n")[0] for ax in axes[:3]] == ["gan[width=128]", "gan-toy", "gan"]
