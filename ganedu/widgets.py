@@ -5,7 +5,7 @@ How it trains without blocking the kernel: **the front end drives the clock.** A
 ``ipywidgets.Play`` ticks in the browser; each tick reaches the kernel as an ordinary widget
 message, and its callback runs a *chunk* of training steps on the main thread, redraws if a
 refresh is due, and returns before the next tick arrives (it stops ``chunk_s`` after the tick
-was sent, by default 85% of the tick, less the expected redraw time). Between ticks the kernel
+was sent, by default 95% of the tick, less the expected redraw time). Between ticks the kernel
 is idle, so Pause, sliders and other cells work. We chose this over a background thread because it works
 wherever widgets do (JupyterLab, Notebook 7, VS Code, Colab), while updates sent from a thread
 are not rendered on Colab (googlecolab/colabtools#3373) and broke with ipykernel 7.0
@@ -16,8 +16,9 @@ kernel; an ipywidgets 7 front end (Colab's) starts a Play only from its own ▶ 
 Train runs one chunk and asks for a click on the clock's ▶.
 
 Sliders take effect at the next step through ``Trainer.set`` (logged in ``history["events"]``,
-dashed lines on the curves). Plots refresh at a fixed rate (``refresh_hz`` <= 4 per second), as
-a PNG in an ``ipywidgets.Image``: no ipympl. On a CPU it trains with one torch thread
+dashed lines on the curves). Plots refresh at a fixed rate (``refresh_hz`` <= 4 per second;
+slower only if drawing would take over 40% of the time), as a PNG in an ``ipywidgets.Image``:
+no ipympl. On a CPU it trains with one torch thread
 (``threads=1``): small toy networks gain little from two, and two threads sharing a laptop's
 cores with the browser can be many times slower. Headless (tests, nbval): ``run(steps)`` trains
 synchronously and renders once; ``state()``. Only this ganedu module imports ipywidgets.
@@ -84,7 +85,7 @@ class TrainingDashboard:
         seed: seed of the networks and the data stream; device: ``"auto"``, ``"cpu"``, ...
         snapshot_dir: where Save snapshot writes ``*.png`` and ``*.pt``.
         refresh_hz: plot refreshes per second (at most 4); interval_ms: the clock's tick;
-        chunk_s: training time per tick, from when it was sent (default 85% of the tick);
+        chunk_s: training time per tick, from when it was sent (default 95% of the tick);
         threads: torch threads while training on a CPU (None: leave torch's setting).
         **overrides: recipe fields, e.g. ``gp_lambda=1.0``.
     """
@@ -102,7 +103,7 @@ class TrainingDashboard:
         self.device, self.snapshot_dir = device, snapshot_dir
         self._threads = threads if get_device(device).type == "cpu" else None
         self.refresh_hz = float(refresh_hz)
-        self.chunk_s = 0.85 * interval_ms / 1000 if chunk_s is None else float(chunk_s)
+        self.chunk_s = 0.95 * interval_ms / 1000 if chunk_s is None else float(chunk_s)
         self._step_s = self._draw_s = 0.0  # running estimates of a step's and a redraw's time
         self._fig = None  # the live Figure, cleared and redrawn
         self._running = self._closed = self._syncing = False
@@ -340,7 +341,9 @@ class TrainingDashboard:
 
     def _chunk(self, deadline=None):
         """Train until ``deadline`` (at least one step), then redraw if one is due."""
-        t0, every = time.perf_counter(), 1.0 / self.refresh_hz  # redraws are due to within half a tick
+        # a redraw is due every 1/refresh_hz s (to within half a tick), but drawing may take at
+        # most 40% of the time: on a slow or busy CPU the plots refresh less often, training goes on
+        t0, every = time.perf_counter(), max(1.0 / self.refresh_hz, self._draw_s / 0.4)
         draw = t0 - self._last_draw >= every - min(self.clock.interval / 2000, every / 4)
         deadline = (t0 + self.chunk_s if deadline is None else deadline) - (self._draw_s if draw else 0.0)
         try:
