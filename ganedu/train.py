@@ -121,7 +121,10 @@ class Trainer:
         r = self.recipe
         if r.optimizer == "rmsprop":
             return torch.optim.RMSprop(module.parameters(), lr=lr)
-        return torch.optim.Adam(module.parameters(), lr=lr, betas=r.betas)
+        try:  # the fused kernel is ~15% faster on a CPU (benchmarks/); torch >= 2.4
+            return torch.optim.Adam(module.parameters(), lr=lr, betas=r.betas, fused=True)
+        except (TypeError, RuntimeError):
+            return torch.optim.Adam(module.parameters(), lr=lr, betas=r.betas)
 
     # ---- one step of the algorithm -------------------------------------------------------
     def noise(self, n: int) -> torch.Tensor:
