@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ganedu import torch_threads
 from ganedu.data import DIGITS_SIZES, load_digits
 from ganedu.divergences import kl_divergence, w1_exact
 
@@ -177,21 +178,17 @@ def _digits_classifier(size: int, cache_dir: str | None) -> DigitsClassifier:
     images, labels = load_digits(size)
     train_idx, test_idx = _split(len(labels))
     path = None if cache_dir is None else os.path.join(cache_dir, f"digits_classifier_{size}.pt")
-    start, threads = time.perf_counter(), torch.get_num_threads()
-    torch.set_num_threads(1)  # a tiny MLP gains nothing from threads (on a busy CPU they crawl)
-    try:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            model = DigitsClassifier(size)
-            if path is not None and os.path.exists(path):
-                model.load_state_dict(torch.load(path, weights_only=True))
-            else:
-                _train(model, images[train_idx], labels[train_idx])
-                if path is not None:
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
-                    torch.save(model.state_dict(), path)
-    finally:
-        torch.set_num_threads(threads)
+    start = time.perf_counter()
+    with torch_threads(1), torch.random.fork_rng(devices=[]):  # a tiny MLP: one thread is fastest
+        torch.manual_seed(0)
+        model = DigitsClassifier(size)
+        if path is not None and os.path.exists(path):
+            model.load_state_dict(torch.load(path, weights_only=True))
+        else:
+            _train(model, images[train_idx], labels[train_idx])
+            if path is not None:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                torch.save(model.state_dict(), path)
     model.eval().requires_grad_(False)
     with torch.no_grad():
         predictions = model(images[test_idx]).argmax(dim=1)
