@@ -18,24 +18,21 @@ Train runs one chunk and asks for a click on the clock's ▶.
 Sliders take effect at the next step through ``Trainer.set`` (logged in ``history["events"]``,
 dashed lines on the curves). Plots refresh at a fixed rate (``refresh_hz`` <= 4 per second;
 slower only if drawing would take over 40% of the time), as a PNG in an ``ipywidgets.Image``:
-no ipympl. On a CPU it trains with one torch thread
-(``threads=1``): small toy networks gain little from two, and two threads sharing a laptop's
-cores with the browser can be many times slower. Headless (tests, nbval): ``run(steps)`` trains
-synchronously and renders once; ``state()``. Only this ganedu module imports ipywidgets.
+no ipympl. Toy networks train on one CPU thread, as the Trainer does (``ganedu.torch_threads``).
+Headless (tests, nbval): ``run(steps)`` trains synchronously and renders once; ``state()``.
+Only this ganedu module imports ipywidgets.
 """
 from __future__ import annotations
 
 import collections
-import contextlib
 import math
 import os
 import time
 import weakref
 
 import ipywidgets as W
-import torch
 
-from . import get_device
+from . import torch_threads
 from .data import TOY_DATASETS, toy_modes, toy_std
 from .metrics import mode_coverage, w1_to_data
 from .plot import fig_to_png, plot_trainer
@@ -64,18 +61,6 @@ def _log_control(name, value, on=None):
     return W.HBox([slider, text] if on is None else [on, slider, text]), slider, text
 
 
-@contextlib.contextmanager
-def _torch_threads(n):
-    old = torch.get_num_threads()
-    if n and n != old:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if n and n != old:
-            torch.set_num_threads(old)
-
-
 class TrainingDashboard:
     """Controls + live plots around a :class:`ganedu.train.Trainer`.
 
@@ -86,7 +71,8 @@ class TrainingDashboard:
         snapshot_dir: where Save snapshot writes ``*.png`` and ``*.pt``.
         refresh_hz: plot refreshes per second (at most 4); interval_ms: the clock's tick;
         chunk_s: training time per tick, from when it was sent (default 95% of the tick);
-        threads: torch threads while training on a CPU (None: leave torch's setting).
+        threads: torch threads while it trains (default: the Trainer's choice, 1 for the small
+            toy networks on a CPU; None: leave torch's setting).
         **overrides: recipe fields, e.g. ``gp_lambda=1.0``.
     """
 
@@ -94,14 +80,14 @@ class TrainingDashboard:
 
     def __init__(self, recipe="wgan-gp-toy", data="8gaussians", *, seed=0, device="auto",
                  snapshot_dir="snapshots", refresh_hz=2.0, interval_ms=150, chunk_s=None,
-                 threads=1, **overrides):
+                 threads="auto", **overrides):
         if not (isinstance(refresh_hz, (int, float)) and 0 < refresh_hz <= 4):
             raise ValueError(f"refresh_hz must be in (0, 4] refreshes per second, got {refresh_hz!r}")
         if data not in DATASETS:
             raise ValueError(f"data must be one of {DATASETS}, got {data!r}")
         self._recipe = get_recipe(recipe, **overrides)
         self.device, self.snapshot_dir = device, snapshot_dir
-        self._threads = threads if get_device(device).type == "cpu" else None
+        self.threads = threads
         self.refresh_hz = float(refresh_hz)
         self.chunk_s = 0.95 * interval_ms / 1000 if chunk_s is None else float(chunk_s)
         self._step_s = self._draw_s = 0.0  # running estimates of a step's and a redraw's time
@@ -249,12 +235,14 @@ class TrainingDashboard:
         if not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
         recipe = self._recipe.replace(**self.controls())
-        with _torch_threads(self._threads):
-            self.trainer = Trainer.from_recipe(recipe, self.data_w.value, seed=seed, device=self.device)
+        self.trainer = Trainer.from_recipe(recipe, self.data_w.value, seed=seed, device=self.device)
         self._real = self.trainer.real_batch(2000)
         self._w1 = {"step": [], "w1": []}
         self._rate.clear()
         self.diverged = None
+
+    def _threads(self):
+        return self.trainer.threads if self.threads == "auto" else self.threads
 
     # ---- running -------------------------------------------------------------------------
     def train(self):
@@ -311,7 +299,7 @@ class TrainingDashboard:
             raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
         self.pause()
         try:
-            with _torch_threads(self._threads):
+            with torch_threads(self._threads()):
                 for _ in range(steps):
                     self.trainer.step()
         except TrainingDiverged as exc:
@@ -347,7 +335,7 @@ class TrainingDashboard:
         draw = t0 - self._last_draw >= every - min(self.clock.interval / 2000, every / 4)
         deadline = (t0 + self.chunk_s if deadline is None else deadline) - (self._draw_s if draw else 0.0)
         try:
-            with _torch_threads(self._threads):
+            with torch_threads(self._threads()):
                 while True:
                     t = time.perf_counter()
                     self.trainer.step()
@@ -403,7 +391,7 @@ class TrainingDashboard:
             return
         t0 = time.perf_counter()
         try:
-            with _torch_threads(self._threads):
+            with torch_threads(self._threads()):
                 fig, line = self._figure()
         except TrainingDiverged as exc:
             return self._diverge(exc)
