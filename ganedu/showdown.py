@@ -21,7 +21,6 @@ can show at this sample size (a perfect generator).
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import numbers
@@ -30,6 +29,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from . import torch_threads
 from .data import TOY_DATASETS, load_digits, sample_toy, toy_modes, toy_std
 from .metrics import class_coverage, critic_w_estimate, frechet_distance, mode_coverage, w1_to_data
 from .recipes import RECIPES, Recipe, get_recipe
@@ -115,18 +115,6 @@ def score(samples: torch.Tensor, data: str, *, n_w1: int = N_W1, critic=None) ->
     return out
 
 
-@contextlib.contextmanager
-def _threads(n):
-    """Run with ``n`` intra-op threads (None: leave torch's setting), then restore it."""
-    old = torch.get_num_threads()
-    if n:
-        torch.set_num_threads(int(n))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def run_one(recipe, data: str, *, steps: int, seed: int = 0, image_size: int = 8, n_eval: int | None = None,
             n_w1: int = N_W1, device="auto", threads: int | None = 1):
     """Train ``recipe`` on ``data`` for ``steps`` generator steps and score it.
@@ -144,7 +132,7 @@ def run_one(recipe, data: str, *, steps: int, seed: int = 0, image_size: int = 8
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     recipe = get_recipe(recipe)
-    with _threads(threads):
+    with torch_threads(threads):
         trainer = Trainer.from_recipe(recipe, data=data, seed=seed, device=device, image_size=image_size)
         note, start = "", time.perf_counter()
         try:
