@@ -111,7 +111,7 @@ class TrainingDashboard:
                                    description="recipe", layout=box("210px"))
         self.data_w = W.Dropdown(options=DATASETS, value=data, description="data", layout=box("200px"))
         self.seed_w = W.IntText(value=seed, description="seed", layout=box("140px"))
-        self.batch_w = W.Dropdown(options=[32, 64, 128, 256, 512, 1024], value=r.batch_size,
+        self.batch_w = W.Dropdown(options=sorted({32, 64, 128, 256, 512, 1024, r.batch_size}), value=r.batch_size,
                                   description="batch", layout=box("150px"))
         self.n_critic_w = W.IntSlider(value=r.n_critic, min=1, max=20, description="n_critic",
                                       continuous_update=False, layout=box("260px"))
@@ -166,10 +166,10 @@ class TrainingDashboard:
         color = {"info": "#333", "ok": "#009E73", "error": "#D55E00"}[kind]
         self.status.value = f'<span style="color:{color}">{text}</span>'
 
-    def _set_quietly(self, widget, value):
-        self._syncing = True
+    def _set_quietly(self, widget, value, name="value"):
+        self._syncing = True  # the observers see it and do nothing
         try:
-            widget.value = value
+            setattr(widget, name, value)
         finally:
             self._syncing = False
 
@@ -218,8 +218,9 @@ class TrainingDashboard:
         for w, value in ((self.gp_on, r.gp_lambda > 0), (self.clip_on, r.clip is not None),
                          (self.n_critic_w, r.n_critic), (self.seed_w, self.trainer.seed)):
             self._set_quietly(w, value)
-        if r.batch_size in self.batch_w.options:
-            self._set_quietly(self.batch_w, r.batch_size)
+        if r.batch_size not in self.batch_w.options:
+            self._set_quietly(self.batch_w, sorted({*self.batch_w.options, r.batch_size}), "options")
+        self._set_quietly(self.batch_w, r.batch_size)
 
     def _on_setup(self, change):  # recipe, data or seed: a new run
         if self._syncing or self._closed:
@@ -396,6 +397,7 @@ class TrainingDashboard:
         except TrainingDiverged as exc:
             return self._diverge(exc)
         self.image.value = fig_to_png(fig)
+        self._show_trainer_values()  # also what code set with dashboard.trainer.set(...)
         self._last_draw = t0  # the refresh rate counts from the start of a redraw
         self._draw_s = 0.7 * self._draw_s + 0.3 * (time.perf_counter() - t0)
         self.step_counter.value = f"<b>step {self.trainer.steps}</b>"

@@ -296,3 +296,13 @@ def test_train_starts_the_clock_or_asks_for_its_play_button(dash):
         assert d.trainer.steps >= 1 and "click ▶" in d.status.value
     else:  # the 8.x front end starts ticking when `playing` becomes True
         assert d.trainer.steps == 0 and "training" in d.status.value
+
+
+def test_controls_follow_changes_made_on_the_trainer_in_code(dash):
+    d = dash()
+    d.trainer.set(gp_lambda=10.0, n_critic=2, batch_size=100)
+    d.run(1)
+    assert d.sliders["gp_lambda"].value == pytest.approx(10.0) and d.texts["gp_lambda"].value == 10.0
+    assert d.n_critic_w.value == 2 and d.batch_w.value == 100 and d.trainer.recipe.batch_size == 100
+    assert [e["name"] for e in d.trainer.history["events"]] == ["gp_lambda", "n_critic", "batch_size"]
+    assert d.state()["controls"]["gp_lambda"] == 10.0
