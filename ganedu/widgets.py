@@ -206,7 +206,8 @@ class TrainingDashboard:
         if name in self.sliders:
             self._set_quietly(self.sliders[name], value)
             self._set_quietly(self.texts[name], value)
-        self._say(f"{label} = {change[name]} from step {self.trainer.steps} on", "ok")
+        shown = f"{change[name]:.4g}" if isinstance(change[name], float) else change[name]
+        self._say(f"{label} = {shown} from step {self.trainer.steps} on", "ok")
 
     def _show_trainer_values(self):
         """Put the values the trainer uses back into the controls."""
