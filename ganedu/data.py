@@ -240,25 +240,10 @@ def image_dataset(name: str, *, size: int | None = None, root: str | None = None
     cls = torchvision.datasets.MNIST if name == "mnist" else torchvision.datasets.FashionMNIST
     steps = [transforms.Resize(size)] if size is not None and size != 28 else []
     transform = transforms.Compose(steps + [transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
-    try:
-        return cls(root, train=True, transform=transform, download=False), name
-    except RuntimeError as exc:  # torchvision's "Dataset not found"; anything else is a real error
-        if "not found" not in str(exc):
-            raise
-        reason = "download=False"
-    if download and os.environ.get("GANEDU_OFFLINE", "0") == "1":
-        reason = "offline: GANEDU_OFFLINE=1"
-    elif download:
-        print(f"ganedu: downloading {_PRETTY[name]} to {root} ...")
-        previous = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(10)
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):  # torchvision's per-mirror chatter
-                return cls(root, train=True, transform=transform, download=True), name
-        except Exception as exc:  # noqa: BLE001 - any network/IO failure means: fall back
-            reason = f"download failed: {type(exc).__name__}"
-        finally:
-            socket.setdefaulttimeout(previous)
+    dataset, reason = _torchvision_train_set(cls, root, transform, download, _PRETTY[name],
+                                             "download=False", "offline: GANEDU_OFFLINE=1")
+    if dataset is not None:
+        return dataset, name
     fallback = 16 if size is None else size
     if fallback not in DIGITS_SIZES:
         raise ValueError(
@@ -268,6 +253,31 @@ def image_dataset(name: str, *, size: int | None = None, root: str | None = None
     print(f"ganedu: {_PRETTY[name]} not found under {root} ({reason}); "
           f"using scikit-learn's digits (1797 images, {fallback}x{fallback}) instead.")
     return DigitsDataset(fallback), "digits"
+
+
+def _torchvision_train_set(cls, root, transform, download, pretty, no_download, offline):
+    """``(dataset, None)`` from ``root``, or after a download with a 10 s socket timeout when
+    allowed; else ``(None, reason)``. Never hangs, never downloads while ``GANEDU_OFFLINE=1``."""
+    try:
+        return cls(root, train=True, transform=transform, download=False), None
+    except RuntimeError as exc:  # torchvision's "Dataset not found"; anything else is a real error
+        if "not found" not in str(exc):
+            raise
+    if not download:
+        return None, no_download
+    if os.environ.get("GANEDU_OFFLINE", "0") == "1":
+        return None, offline
+    print(f"ganedu: downloading {pretty} to {root} ...")
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(10)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # torchvision's per-mirror chatter
+            return cls(root, train=True, transform=transform, download=True), None
+    except Exception as exc:  # noqa: BLE001 - any network/IO failure: say so, do not hang
+        first_line = (str(exc).splitlines() or [""])[0]
+        return None, f"download failed: {type(exc).__name__}: {first_line}".rstrip(": ")
+    finally:
+        socket.setdefaulttimeout(previous)
 
 
 # ---- larger image sets for runs on a GPU: no fallback, a clear error when absent -------------
@@ -324,25 +334,11 @@ def large_image_dataset(name: str, *, size: int | None = None, root: str | None 
                 "or pass --data-root DIR (GANEDU_DATA) where DIR/celeba/ holds them") from None
     steps = [transforms.Resize(size)] if size is not None and size != 32 else []
     transform = transforms.Compose(steps + normalize)
-    cifar = torchvision.datasets.CIFAR10
-    try:
-        return cifar(root, train=True, transform=transform, download=False), name
-    except RuntimeError as exc:  # torchvision's "Dataset not found or corrupted"
-        if "not found" not in str(exc):
-            raise
-        reason = "download=False: pass --download (download=True) to fetch it"
-    if download and os.environ.get("GANEDU_OFFLINE", "0") == "1":
-        reason = "offline: GANEDU_OFFLINE=1 forbids the download"
-    elif download:
-        print(f"ganedu: downloading CIFAR-10 (170 MB) to {root} ...")
-        previous = socket.getdefaulttimeout()
-        socket.setdefaulttimeout(10)
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                return cifar(root, train=True, transform=transform, download=True), name
-        except Exception as exc:  # noqa: BLE001 - any network/IO failure: say so, do not hang
-            reason = f"download failed: {type(exc).__name__}: {exc}"
-        finally:
-            socket.setdefaulttimeout(previous)
+    dataset, reason = _torchvision_train_set(
+        torchvision.datasets.CIFAR10, root, transform, download, "CIFAR-10 (170 MB)",
+        "download=False: pass --download (download=True) to fetch it",
+        "offline: GANEDU_OFFLINE=1 forbids the download")
+    if dataset is not None:
+        return dataset, name
     raise ValueError(f"CIFAR-10 was not found under {os.path.join(root, 'cifar-10-batches-py')} ({reason}); "
                      "pass --data-root DIR (GANEDU_DATA) where DIR/cifar-10-batches-py is")

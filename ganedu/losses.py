@@ -169,8 +169,7 @@ def g_loss_hinge(fake_scores: torch.Tensor) -> torch.Tensor:
     Returns:
         0-d tensor.
     """
-    fake_scores = _scores("fake_scores", fake_scores)
-    return -fake_scores.mean()
+    return g_loss_wasserstein(fake_scores)
 
 
 # --------------------------------------------------------------------------- least squares
