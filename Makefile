@@ -27,8 +27,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# --allow-root only where you are root (a container, a VM): JupyterLab refuses root otherwise.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 # Two pytest workers on one thread each (a 2-core laptop or CI box); nbval keeps each notebook's
 # cells on one worker (--dist loadscope); then the widget tests again under ipywidgets 7.7.1.
