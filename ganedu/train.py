@@ -40,7 +40,11 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the trainer was rolled back to its last good state."""
 
 
-SMALL_MODEL = 1_000_000  # parameters: below this, one CPU thread is fastest (benchmarks/)
+# Below this many parameters a CPU trainer uses one thread: as fast as two for the toy MLPs on
+# a quiet 2-core CPU and 10-50x faster on a busy one (a live demo beside a browser, Binder, CI);
+# the 512-wide paper MLPs give up ~1.6x on a quiet machine for it (benchmarks/RESULTS.md).
+# Set OMP_NUM_THREADS, or trainer.threads = None, to keep torch's own setting.
+SMALL_MODEL = 1_000_000
 
 
 def default_threads(device, *modules) -> int | None:
