@@ -7,6 +7,7 @@ Images: a small digits classifier gives class coverage and a Frechet distance on
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import numbers
 import os
@@ -20,6 +21,7 @@ from torch import nn
 from ganedu import torch_threads
 from ganedu.data import DIGITS_SIZES, load_digits
 from ganedu.divergences import kl_divergence, w1_exact
+from ganedu.models import evaluating
 
 __all__ = [
     "mode_coverage", "w1_to_data", "critic_w_estimate", "DigitsClassifier", "digits_classifier",
@@ -105,10 +107,8 @@ def critic_w_estimate(critic, real: torch.Tensor, fake: torch.Tensor, *, eval_mo
         raise TypeError(f"critic must be callable (an nn.Module), got {type(critic).__name__}")
     _check_tensor(real, "real")
     _check_tensor(fake, "fake")
-    was_training = isinstance(critic, nn.Module) and critic.training
-    if eval_mode and was_training:
-        critic.eval()
-    try:
+    mode = evaluating(critic) if eval_mode and isinstance(critic, nn.Module) else contextlib.nullcontext()
+    with mode:
         means = []
         for arg, x in (("real", real), ("fake", fake)):
             scores = critic(x)
@@ -116,9 +116,6 @@ def critic_w_estimate(critic, real: torch.Tensor, fake: torch.Tensor, *, eval_mo
                 shape = tuple(scores.shape) if isinstance(scores, torch.Tensor) else type(scores).__name__
                 raise ValueError(f"critic({arg}) must return one score per sample ({len(x)},), got {shape}")
             means.append(scores.float().mean())
-    finally:
-        if eval_mode and was_training:
-            critic.train()
     return float(means[0] - means[1])
 
 

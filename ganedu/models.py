@@ -12,6 +12,7 @@ Sources: the toy MLPs of Gulrajani et al. 2017, "Improved Training of Wasserstei
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -273,6 +274,22 @@ def check_no_batchnorm(critic: nn.Module):
     """Raise the explained ValueError if ``critic`` has BatchNorm (see ``ganedu.lipschitz``)."""
     from .lipschitz import check_no_batchnorm as _check  # lazy: one implementation, in lipschitz
     return _check(critic)
+
+
+@contextlib.contextmanager
+def evaluating(module: nn.Module):
+    """Run the block with ``module`` in eval mode, then give every submodule its own mode back.
+
+    For looking at a network during training (plots, metrics) without side effects: BatchNorm
+    uses its running statistics instead of updating them, spectral norm does no power iteration.
+    """
+    modes = [(m, m.training) for m in module.modules()]
+    module.eval()
+    try:
+        yield module
+    finally:
+        for m, mode in modes:
+            m.training = mode
 
 
 def count_parameters(module: nn.Module) -> int:

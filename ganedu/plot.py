@@ -21,6 +21,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
+from .models import evaluating
+
 __all__ = [
     "REAL_COLOR", "FAKE_COLOR", "LOSS_COLORS", "plot_samples", "plot_critic_surface",
     "critic_surface_data", "plot_curves", "plot_weight_histogram", "plot_grad_norms",
@@ -166,9 +168,7 @@ def critic_surface_data(critic, *, lim=(-2.0, 2.0), resolution=100, gradient_fie
         raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
     lo, hi = _limits(lim)
     device = _critic_device(critic)
-    was_training = critic.training
-    critic.eval()
-    try:
+    with evaluating(critic):
         xs = np.linspace(lo, hi, resolution, dtype=np.float32)
         grid = torch.from_numpy(np.stack(np.meshgrid(xs, xs), -1).reshape(-1, 2)).to(device)
         with torch.no_grad():
@@ -191,8 +191,6 @@ def critic_surface_data(critic, *, lim=(-2.0, 2.0), resolution=100, gradient_fie
                 (grad,) = torch.autograd.grad(s.sum(), x)  # ∇_x D(x), per point
             g = grad.detach().float().cpu().numpy()
             out.update(gx=pts[:, 0], gy=pts[:, 1], gu=g[:, 0], gv=g[:, 1])
-    finally:
-        critic.train(was_training)
     return out
 
 
@@ -470,13 +468,9 @@ def _diagnostic(ax, trainer, real, fake):
         return plot_sigmas(layer_sigmas(critic), ax=ax, legend=False)
     from .lipschitz import gradient_norms, input_gradient, interpolate
     device = _critic_device(critic)
-    was_training = critic.training
-    critic.eval()
-    try:
+    with evaluating(critic):
         x_hat = interpolate(real.to(device), fake.to(device))  # one ε per sample
         norms = gradient_norms(input_gradient(critic, x_hat, create_graph=False))
-    finally:
-        critic.train(was_training)
     return plot_grad_norms(norms, ax=ax, legend=False)
 
 

@@ -322,3 +322,16 @@ def test_dcgan_discriminator_spectral_every_conv_has_unit_sigma():
     assert scores.shape == (4,)
     for conv in convs:                                        # SNGAN: sigma of W reshaped to (C_out, C_in*k*k)
         torch.testing.assert_close(_top_singular_value(conv.weight), 1.0, rtol=0, atol=0.03)
+
+
+def test_evaluating_restores_each_submodules_mode():
+    from ganedu.models import MLPCritic, evaluating
+
+    critic = MLPCritic(width=8, norm="batch").train()
+    frozen_bn = [m for m in critic.modules() if isinstance(m, torch.nn.BatchNorm1d)][0].eval()
+    stats = frozen_bn.running_mean.clone()
+    with evaluating(critic):
+        assert not any(m.training for m in critic.modules())
+        critic(torch.randn(16, 2))
+    assert critic.training and not frozen_bn.training  # each module's own mode back
+    assert torch.equal(frozen_bn.running_mean, stats)
