@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=None, help="learning rate of both networks")
     t.add_argument("--lr-g", type=float, default=None, help="generator learning rate")
     t.add_argument("--lr-d", type=float, default=None, help="critic / discriminator learning rate")
+    t.add_argument("--lr-decay-steps", type=int, default=None, metavar="T",
+                   help="decay both learning rates linearly over T generator steps (0: constant; new runs only)")
     t.add_argument("--gp-lambda", type=float, default=None, help="gradient-penalty weight λ (0: off)")
     t.add_argument("--clip", type=float, default=None, help="weight-clipping value c")
     t.add_argument("--n-critic", type=int, default=None, help="critic steps per generator step")
@@ -85,6 +87,8 @@ def cmd_recipes() -> int:
         opt = f"{r.optimizer} lr_g={r.lr_g:g} lr_d={r.lr_d:g}"
         if r.optimizer == "adam":
             opt += f" betas={r.betas}"
+        if r.lr_decay_steps:
+            opt += f" lr decay over {r.lr_decay_steps} steps to x{r.lr_floor:g}"
         print(f"{r.name:12s} loss={r.loss:13s} {constraint:14s} n_critic={r.n_critic} "
               f"batch={r.batch_size} {opt}")
         if r.source:
@@ -115,7 +119,8 @@ def _train(args, info) -> int:
     from .train import Trainer, TrainingDiverged
 
     overrides = dict(lr_g=args.lr_g or args.lr, lr_d=args.lr_d or args.lr, gp_lambda=args.gp_lambda,
-                     clip=args.clip, n_critic=args.n_critic, batch_size=args.batch_size)
+                     clip=args.clip, n_critic=args.n_critic, batch_size=args.batch_size,
+                     lr_decay_steps=args.lr_decay_steps)
     if args.resume:
         trainer = Trainer.load(os.path.join(args.resume, "checkpoint.pt"), device=info.device)
         changes = {k: v for k, v in overrides.items() if v is not None}

@@ -186,10 +186,18 @@ class Trainer:
             return 100
         return recipe.n_critic
 
+    def schedule_lr(self, recipe: Recipe):
+        """Set both optimisers' learning rates to the recipe's, times its decay at this step."""
+        factor = recipe.lr_factor(self.steps)
+        for opt, lr in ((self.opt_g, recipe.lr_g), (self.opt_d, recipe.lr_d)):
+            for group in opt.param_groups:
+                group["lr"] = lr * factor
+
     def step(self):
         """One generator step after n_critic critic steps (the seeds' pseudocode)."""
         recipe = self.recipe  # read once: the dashboard may change it between steps
         n_critic = self.n_critic_now(recipe)
+        self.schedule_lr(recipe)
         for t in range(n_critic):
             d_loss, w_estimate, gp, grad_norm = self.critic_step(recipe, diagnose=t == n_critic - 1)
         g_loss = self.generator_step(recipe)
@@ -265,10 +273,8 @@ class Trainer:
         new = self.recipe.replace(**changes)  # validates the values
         if new.gp_lambda > 0 and self.recipe.gp_lambda == 0:
             check_no_batchnorm(self.critic)
-        for opt, key in ((self.opt_g, "lr_g"), (self.opt_d, "lr_d")):
-            for group in opt.param_groups:
-                group["lr"] = getattr(new, key)
         self.recipe = new
+        self.schedule_lr(new)
         for name, value in changes.items():
             self._history["events"].append({"step": self.steps, "name": name, "value": value})
 

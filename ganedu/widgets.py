@@ -373,6 +373,8 @@ class TrainingDashboard:
         w_est = tr.history["w_estimate"]  # flushes: may raise TrainingDiverged
         if w_est:
             line.append(f"W estimate {w_est[-1]:.3f}")
+        if tr.recipe.lr_decay_steps:  # the learning rates the optimisers use: sliders × this
+            line.append(f"lr × {tr.recipe.lr_factor(tr.steps):.2f} (decay over {tr.recipe.lr_decay_steps} steps)")
         if data in TOY_DATASETS and tr.steps > 0:
             fake = tr.sample(256)
             self._w1["step"].append(tr.steps)

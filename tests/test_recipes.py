@@ -2,6 +2,7 @@
 import dataclasses
 
 import pytest
+import torch
 
 from ganedu.recipes import RECIPES, Recipe, get_recipe
 
@@ -29,7 +30,11 @@ def test_toy_variants_are_clearly_named_and_noted():
 @pytest.mark.parametrize("field, value", [("gp_lambda", -1.0), ("clip", 0.0), ("clip", -0.01),
                                           ("n_critic", 0), ("lr_g", 0.0), ("batch_size", 0),
                                           ("betas", (0.5, 1.5)), ("loss", "wasserstien"),
-                                          ("optimizer", "sgd"), ("gp_lambda", float("nan"))])
+                                          ("optimizer", "sgd"), ("gp_lambda", float("nan")),
+                                          ("lr_decay_steps", -1), ("lr_decay_steps", 2.5),
+                                          ("lr_decay_steps", None),
+                                          ("lr_decay_steps", True), ("lr_floor", -0.1),
+                                          ("lr_floor", 1.5)])
 def test_bad_values_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         RECIPES["wgan-gp"].replace(**{field: value})
@@ -53,3 +58,23 @@ def test_get_recipe():
     with pytest.raises(TypeError):
         get_recipe(3)
     assert isinstance(get_recipe(Recipe("mine")), Recipe)
+
+
+def test_paper_recipes_keep_a_constant_learning_rate():
+    for name in ("gan", "nsgan", "dcgan", "wgan", "wgan-gp", "sngan"):
+        assert RECIPES[name].lr_decay_steps == 0
+        assert [RECIPES[name].lr_factor(t) for t in (0, 10, 10**6)] == [1.0, 1.0, 1.0]
+
+
+@pytest.mark.parametrize("floor", [0.0, 0.25])
+def test_lr_factor_is_a_linear_decay_to_the_floor(floor):
+    """Against torch's own LinearLR (start 1, end 0 over T steps), floored."""
+    T, lr = 8, 0.5
+    r = Recipe("decay", lr_decay_steps=T, lr_floor=floor)
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr)
+    sched = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=0.0, total_iters=T)
+    for t in range(T + 5):
+        expected = max(opt.param_groups[0]["lr"] / lr, floor)
+        assert r.lr_factor(t) == pytest.approx(expected, abs=1e-12), t
+        opt.step()
+        sched.step()
