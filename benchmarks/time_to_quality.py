@@ -72,12 +72,17 @@ def run_until(model, quality, *, check_every, max_steps, max_seconds, n_eval):
 
 
 def runners(cfg: dict) -> dict:
-    """name -> (factory(data, seed) -> model with .step/.sample/.steps, check_every, max_steps)."""
+    """name -> factory(data, seed) -> a model with .step/.sample/.steps.
+
+    ``cfg["data_overrides"][data][name]`` changes a recipe on one dataset (wgan-gp-toy's decay
+    horizon on 25gaussians); ``cfg["overrides"][name]`` on all of them (the tiny test's sizes).
+    """
     out = {}
     for name in cfg["recipes"]:
         overrides = cfg.get("overrides", {}).get(name, {})
         out[name] = (lambda data, seed, name=name, o=overrides:
-                     Trainer.from_recipe(name, data, device="cpu", seed=seed, **o))
+                     Trainer.from_recipe(name, data, device="cpu", seed=seed,
+                                         **{**cfg.get("data_overrides", {}).get(data, {}).get(name, {}), **o}))
     if cfg.get("baseline", True):
         out["baseline"] = lambda data, seed: Baseline(data, seed=seed, **cfg.get("baseline_settings", {}))
     return out
