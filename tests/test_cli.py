@@ -34,6 +34,20 @@ def test_recipes_lists_settings_and_sources(capsys):
     for name in ("gan", "nsgan", "dcgan", "wgan", "wgan-gp", "sngan", "wgan-gp-toy"):
         assert f"\n{name} " in "\n" + out
     assert "Gulrajani" in out and "Arjovsky" in out and "5e-05" in out
+    toy = out[out.index("\nwgan-gp-toy "):].splitlines()[1]
+    assert "lr decay over 2000 steps to x0.1" in toy
+
+
+def test_lr_decay_steps_flag_reaches_the_recipe(tmp_path):
+    res = run_cli("train", "wgan-gp-toy", "--steps", "2", "--lr-decay-steps", "4", "--out", "out",
+                  "--no-progress", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    import torch
+    from ganedu.recipes import RECIPES
+    saved = torch.load(tmp_path / "out" / "checkpoint.pt", weights_only=True)
+    lrs = [g["lr"] for g in saved["opt_g"]["param_groups"]]
+    # the lr of the run's last step, step 1 of 4: (1 - 1/4) of the recipe's
+    assert lrs == pytest.approx([RECIPES["wgan-gp-toy"].lr_g * 0.75])
 
 
 def test_train_writes_outputs_only_into_out(tmp_path):
@@ -65,7 +79,7 @@ def test_unknown_recipe_and_dataset_are_clear_errors(capsys):
 
 def test_bad_hyperparameters_are_refused(capsys):
     for flag, value, name in (("--gp-lambda", "-1", "gp_lambda"), ("--clip", "0", "clip"),
-                              ("--n-critic", "0", "n_critic")):
+                              ("--n-critic", "0", "n_critic"), ("--lr-decay-steps", "-5", "lr_decay_steps")):
         assert main(["train", "wgan-gp-toy", flag, value, "--steps", "1", "--out", "x"]) == 2
         assert name in capsys.readouterr().err
 
