@@ -64,6 +64,7 @@ def test_run_advances_exactly_and_renders(dash):
     assert d.trainer.steps == 7 and d.state()["steps"] == 7 and not d.state()["running"]
     assert picture(d).startswith(PNG) and picture(d) != first
     assert "step 7" in d.step_counter.value
+    assert f"lr × {1 - 7 / d.trainer.recipe.lr_decay_steps:.2f}" in d.progress.value  # the decay, shown
     d.run(3)
     assert d.trainer.steps == 10
     with pytest.raises(ValueError, match="steps"):
@@ -93,7 +94,8 @@ def test_sliders_change_the_trainer_mid_run_in_play_mode(dash):
     tick(d, 2)
     r = d.trainer.recipe
     assert (r.gp_lambda, r.clip, r.n_critic) == (pytest.approx(3.0), pytest.approx(0.05), 2)
-    assert d.trainer.opt_d.param_groups[0]["lr"] == pytest.approx(2e-4)  # the optimiser, not only the recipe
+    # the optimiser, not only the recipe: the slider's value times the recipe's linear decay
+    assert d.trainer.opt_d.param_groups[0]["lr"] == pytest.approx(2e-4 * (1 - (d.trainer.steps - 1) / r.lr_decay_steps))
     assert d.trainer.steps > mid
     events = {e["name"]: e for e in d.trainer.history["events"]}
     assert events["gp_lambda"]["step"] == mid and events["gp_lambda"]["value"] == pytest.approx(3.0)
