@@ -117,6 +117,8 @@ class TrainingDashboard:
                                       continuous_update=False, layout=box("260px"))
         self.gp_on = W.Checkbox(value=r.gp_lambda > 0, indent=False, layout=box("20px"))
         self.clip_on = W.Checkbox(value=r.clip is not None, indent=False, layout=box("20px"))
+        self.one_sided_w = W.Checkbox(value=r.one_sided, description="one-sided", indent=False,
+                                      layout=box("100px"))  # max(0, ||g|| - 1)² (WGAN-LP)
         self.sliders, self.texts, rows = {}, {}, {}
         for name, on, default in (("gp_lambda", self.gp_on, 10.0), ("clip", self.clip_on, 0.01),
                                   ("lr_g", None, 1e-4), ("lr_d", None, 1e-4)):
@@ -135,7 +137,8 @@ class TrainingDashboard:
         self.status, self.image = W.HTML(""), W.Image(format="png")
         for w, css in ((self.recipe_w, "recipe"), (self.data_w, "data"), (self.seed_w, "seed"),
                        (self.batch_w, "batch"), (self.n_critic_w, "n-critic"), (self.gp_on, "gp-on"),
-                       (self.clip_on, "clip-on"), (self.clock, "clock"), (self.step_counter, "step-counter"),
+                       (self.one_sided_w, "one-sided"), (self.clip_on, "clip-on"), (self.clock, "clock"),
+                       (self.step_counter, "step-counter"),
                        (self.progress, "progress"), (self.status, "status"), (self.image, "plot"),
                        *((b, n) for n, b in self.buttons.items())):
             w.add_class(f"ganedu-{css}")
@@ -144,6 +147,7 @@ class TrainingDashboard:
             self.texts[name].observe(lambda c, n=name: self._on_number(n, c["new"], typed=True), "value")
         self.n_critic_w.observe(lambda c: self._on_number("n_critic", c["new"]), "value")
         self.batch_w.observe(lambda c: self._on_number("batch_size", c["new"]), "value")
+        self.one_sided_w.observe(self._on_one_sided, "value")
         for name, on in (("gp_lambda", self.gp_on), ("clip", self.clip_on)):
             on.observe(lambda c, n=name: self._on_number(n, self.sliders[n].value), "value")
         for w in (self.recipe_w, self.data_w, self.seed_w):
@@ -152,7 +156,7 @@ class TrainingDashboard:
         self.clock.observe(self._on_clock_playing, _PLAYING)
         self.widget = W.VBox([
             W.HBox([self.recipe_w, self.data_w, self.seed_w, self.batch_w]),
-            W.HBox([rows["gp_lambda"], rows["clip"], self.n_critic_w]),
+            W.HBox([rows["gp_lambda"], self.one_sided_w, rows["clip"], self.n_critic_w]),
             W.HBox([rows["lr_g"], rows["lr_d"]]),
             W.HBox(list(self.buttons.values()) + [W.Label("clock"), self.clock]),
             W.HBox([self.step_counter, self.progress]), self.status, self.image])
@@ -180,7 +184,7 @@ class TrainingDashboard:
         return {"gp_lambda": s["gp_lambda"].value if self.gp_on.value else 0.0,
                 "clip": s["clip"].value if self.clip_on.value else None,
                 "n_critic": self.n_critic_w.value, "lr_g": s["lr_g"].value, "lr_d": s["lr_d"].value,
-                "batch_size": self.batch_w.value}
+                "batch_size": self.batch_w.value, "one_sided": self.one_sided_w.value}
 
     def _on_number(self, name, value, typed=False):
         """Check a new value, apply it with ``Trainer.set`` (next step on), or refuse it."""
@@ -209,6 +213,13 @@ class TrainingDashboard:
         shown = f"{change[name]:.4g}" if isinstance(change[name], float) else change[name]
         self._say(f"{label} = {shown} from step {self.trainer.steps} on", "ok")
 
+    def _on_one_sided(self, change):
+        """The one-sided penalty max(0, ||g|| - 1)² on or off, from the next step on."""
+        if self._syncing or self._closed:
+            return
+        self.trainer.set(one_sided=bool(change["new"]))
+        self._say(f"one-sided penalty {'on' if change['new'] else 'off'} from step {self.trainer.steps} on", "ok")
+
     def _show_trainer_values(self):
         """Put the values the trainer uses back into the controls."""
         r = self.trainer.recipe
@@ -217,6 +228,7 @@ class TrainingDashboard:
             self._set_quietly(self.sliders[name], value)
             self._set_quietly(self.texts[name], value)
         for w, value in ((self.gp_on, r.gp_lambda > 0), (self.clip_on, r.clip is not None),
+                         (self.one_sided_w, r.one_sided),
                          (self.n_critic_w, r.n_critic), (self.seed_w, self.trainer.seed)):
             self._set_quietly(w, value)
         if r.batch_size not in self.batch_w.options:
@@ -427,6 +439,7 @@ class TrainingDashboard:
         tr = self.trainer
         return {"recipe": tr.recipe.name, "data": self.data_w.value, "seed": tr.seed,
                 "gp_lambda": tr.recipe.gp_lambda, "clip": tr.recipe.clip, "n_critic": tr.recipe.n_critic,
+                "one_sided": tr.recipe.one_sided,
                 "lr_g": tr.opt_g.param_groups[0]["lr"], "lr_d": tr.opt_d.param_groups[0]["lr"],
                 "batch_size": tr.recipe.batch_size, "steps": tr.steps, "running": self._running,
                 "diverged": self.diverged, "controls": self.controls()}

@@ -106,6 +106,22 @@ def test_sliders_change_the_trainer_mid_run_in_play_mode(dash):
     assert d.trainer.recipe.clip is None
 
 
+def test_one_sided_toggle_reaches_the_trainer_and_survives_reset(dash):
+    d = dash()
+    assert d.state()["one_sided"] is False and d.one_sided_w.value is False
+    d.run(2)
+    d.one_sided_w.value = True
+    assert d.trainer.recipe.one_sided is True and d.state()["one_sided"] is True
+    assert {(e["name"], e["value"], e["step"]) for e in d.trainer.history["events"]} == {("one_sided", True, 2)}
+    assert "one-sided penalty on from step 2" in d.status.value
+    d.run(2)
+    d.reset()                                   # a new run keeps what the controls hold
+    assert d.trainer.steps == 0 and d.trainer.recipe.one_sided is True
+    d.trainer.set(one_sided=False)              # set from code: the checkbox follows on redraw
+    d.redraw()
+    assert d.one_sided_w.value is False
+
+
 def test_pause_stops_steps_in_play_mode(dash):
     d = dash()
     d.buttons["train"].click()
