@@ -312,12 +312,15 @@ class TrainingDashboard:
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
             raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
         self.pause()
+        self._rate.clear()
+        self._rate.append((time.perf_counter(), self.trainer.steps))
         try:
             with torch_threads(self._threads()):
                 for _ in range(steps):
                     self.trainer.step()
         except TrainingDiverged as exc:
             self._diverge(exc)
+        self._rate.append((time.perf_counter(), self.trainer.steps))  # the speed line: this run's
         self.redraw()
 
     def _on_clock_playing(self, change):  # the clock's own ▶ / ⏸ buttons

@@ -65,6 +65,7 @@ def test_run_advances_exactly_and_renders(dash):
     assert picture(d).startswith(PNG) and picture(d) != first
     assert "step 7" in d.step_counter.value
     assert f"lr × {1 - 7 / d.trainer.recipe.lr_decay_steps:.2f}" in d.progress.value  # the decay, shown
+    assert d.steps_per_second() > 0 and "0.0 steps/s" not in d.progress.value  # headless speed too
     d.run(3)
     assert d.trainer.steps == 10
     with pytest.raises(ValueError, match="steps"):
