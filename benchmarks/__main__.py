@@ -18,8 +18,8 @@ import sys
 
 from . import machine, set_threads
 
-SECTIONS = ("throughput", "time_to_quality", "dcgan_digits", "notebooks", "sweep")
-DEFAULT_SECTIONS = SECTIONS[:4]  # the sweep is long: run it with --only sweep
+SECTIONS = ("throughput", "time_to_quality", "dcgan_digits", "notebooks", "sweep", "gpu")
+DEFAULT_SECTIONS = SECTIONS[:4]  # the sweep is long: run it with --only sweep; the GPU's with --only gpu
 HERE = pathlib.Path(__file__).resolve().parent
 TOY_RECIPES = ["wgan-gp-toy", "sngan-toy", "wgan-toy", "nsgan-toy", "gan-toy"]
 
@@ -36,6 +36,11 @@ FULL = dict(
     recipes_throughput=TOY_RECIPES + ["wgan-gp", "wgan", "sngan", "nsgan", "gan"], thread_counts=[1, 2],
     dcgan=dict(image_sizes=[16, 32], batch_size=128, max_steps=14, repeats=3),
     notebooks_dir=str(HERE.parent / "notebooks"), notebook_modes=["quick", "full"],
+    gpu=dict(toy_recipes=TOY_RECIPES, cpu_recipes=["wgan-gp-toy", "sngan-toy"], warmup=8, seconds=1.0,
+             seeds=[0, 1, 2], check_every=50, n_eval=2500, max_steps=4000,
+             dcgan_sizes=[32, 64], dcgan_batch=128, repeats=3,
+             precision_sizes=[32, 64], precision_recipes=["dcgan", "wgan", "wgan-gp", "sngan"],
+             precision_batches=[64, 128, 512], precision_seconds=0.5),
 )
 QUICK = dict(FULL, seeds=[0], notebook_modes=["quick"], repeats=3,
              caps={"default": dict(steps=4000, seconds=40), "25gaussians": dict(steps=8000, seconds=90),
@@ -51,6 +56,10 @@ TINY = dict(
     recipes_throughput=["wgan-gp-toy"], thread_counts=[1],
     dcgan=dict(image_sizes=[8], batch_size=8, max_steps=1, repeats=1),
     notebook_modes=["quick"], sweep=[{}, dict(lr_g=1e-3)], sweep_seeds=[0],
+    gpu=dict(device="cpu", toy_recipes=["wgan-gp-toy"], cpu_recipes=["wgan-gp-toy"], warmup=1, seconds=0.01,
+             seeds=[0], check_every=2, n_eval=100, max_steps=2, overrides={"wgan-gp-toy": dict(width=8, batch_size=16)},
+             dcgan_sizes=[8], dcgan_batch=8, repeats=1, precision_sizes=[8], precision_recipes=["dcgan"],
+             precision_batches=[8], precision_seconds=0.01),
 )
 
 
@@ -68,7 +77,8 @@ def _section_config(name, cfg):
                                 "recipes", "datasets", "caps", "data_overrides"),
             "dcgan_digits": ("threads", "dcgan"),
             "notebooks": ("notebooks_dir", "notebook_modes"),
-            "sweep": ("threads", "sweep_seeds", "check_every", "n_eval", "caps")}[name]
+            "sweep": ("threads", "sweep_seeds", "check_every", "n_eval", "caps"),
+            "gpu": ("threads", "gpu")}[name]
     return {k: cfg[k] for k in keys if k in cfg}
 
 
@@ -201,6 +211,44 @@ def _headline(results):
         parts = [f"{v['trainer_ratio_cpu']:.2f}x {k}" for k, v in same.items() if k != "ganedu.Trainer"]
         lines.append("- ganedu.Trainer at the baseline's settings, steps/s (CPU): " + "; ".join(parts))
     return (["## Headline", ""] + lines + [""]) if lines else []
+
+
+def _render_gpu(r, cfg):
+    if r.get("skipped"):
+        return [f"Not run: {r['skipped']}."]
+    rows = [f"Device: {r['device']}, torch {r['torch']}. Each rate is measured after a warm-up (the CUDA graph is "
+            "recorded there), in the same process as its peer."]
+    toy = r.get("toy") or {}
+    if "error" in toy:
+        rows += ["", f"Toy rates failed: {toy['error']}"]
+    elif toy:
+        rows += ["", "Generator steps per second on 8gaussians: the Trainer on the GPU (CUDA graph), the same "
+                     "Trainer stepping eagerly, and this machine's CPU (one thread).", "",
+                 "| recipe | GPU, graph | GPU, eager | CPU | graph ÷ eager | graph ÷ CPU |", "|---|---:|---:|---:|---:|---:|"]
+        rows += [f"| {k} | {_fmt(v.get('graph'))} | {_fmt(v.get('eager'))} | {_fmt(v.get('cpu'))} | "
+                 f"{_fmt(v.get('graph_over_eager'), 2)}x | {_fmt(v.get('graph_over_cpu'), 2)} |" for k, v in toy.items()]
+    ttq = r.get("time_to_quality") or {}
+    if ttq and "error" not in ttq:
+        rows += ["", f"wgan-gp-toy to 8/8 modes and ≥ 90% HQ on the GPU: {ttq['reached']} seeds, median "
+                     f"{_fmt(ttq['median_train_s'], 2)} s of training; per seed: "
+                     + "; ".join(f"{k}: {v.get('steps')} steps, {v.get('train_s')} s" for k, v in ttq["per_seed"].items())]
+    for size, models in (r.get("dcgan") or {}).items():
+        if size == "error":
+            rows += ["", f"DCGAN failed: {models}"]
+            continue
+        rows += ["", f"DCGAN {size}, batch {cfg['gpu']['dcgan_batch']}, images per second (median of "
+                     f"{cfg['gpu']['repeats']} interleaved repeats):", "", "| loop | images/s | ÷ tutorial |", "|---|---:|---:|"]
+        rows += [f"| {k} | {v['images_per_s']} | {v['vs_tutorial']:.2f}x |" for k, v in models.items()]
+    prec = r.get("precision")
+    if isinstance(prec, list) and prec:
+        rows += ["", "Images per second by precision and memory layout (real images drawn):", "",
+                 "| recipe | size | batch | fp32 | amp | channels-last | amp + channels-last | amp ÷ fp32 | amp+cl ÷ fp32 |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        rows += [f"| {x['recipe']} | {x['size']} | {x['batch']} | {x['fp32']} | {x['amp']} | {x['channels_last']} | "
+                 f"{x['amp+channels_last']} | {x['amp/fp32']:.2f}x | {x['amp+channels_last/fp32']:.2f}x |" for x in prec]
+    elif isinstance(prec, dict):
+        rows += ["", f"Precision table failed: {prec.get('error')}"]
+    return rows
 
 
 def _render_dcgan_digits(r, cfg):

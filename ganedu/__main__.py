@@ -14,6 +14,7 @@ import sys
 import time
 
 EVAL_SAMPLES = 2500  # samples of the final generator the metrics are computed on
+STARTED = time.perf_counter()  # for metrics.json's "timings": what a run spends outside training
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,12 +155,20 @@ def _train(args, info) -> int:
     if not info.is_main:
         return 0
     with distributed.unwrapped(trainer):
+        evaluated = time.perf_counter()
         metrics = evaluate(trainer)
+        timings = dict(before_training_s=start - STARTED, training_s=seconds,
+                       evaluation_s=time.perf_counter() - evaluated)
         metrics.update(recipe=trainer.recipe.name, steps=trainer.steps, seconds=round(seconds, 3),
                        seed=trainer.seed, device=str(trainer.device), world_size=info.world_size,
                        precision="bf16-autocast" if args.amp else "float32",
-                       real_images_per_s=round(images["images"] * info.world_size / seconds, 1))
+                       real_images_per_s=round(images() * info.world_size / seconds, 1))
+        written = time.perf_counter()
         write_outputs(trainer, out, metrics)
+        timings["writing_s"] = time.perf_counter() - written
+        metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
+        with open(os.path.join(out, "metrics.json"), "w") as fh:  # again, with the writing time
+            json.dump(metrics, fh, indent=2)
     print(json.dumps(metrics, indent=2))
     return 0
 

@@ -34,18 +34,32 @@ def resolve_data(data, *, image_size=16):
     raise TypeError(f"data must be a dataset name, a tensor or a torch Dataset, got {type(data).__name__}")
 
 
+#: on a GPU, toy data is a fixed pool of this many points drawn once (as gan_toy.py's 25gaussians)
+TOY_POOL = 100_000
+
+
 def make_batch_fn(data, device, rng: torch.Generator):
-    """A function ``n -> Tensor[n, ...]`` of real samples on ``device``, drawn with ``rng``."""
+    """A function ``n -> Tensor[n, ...]`` of real samples on ``device``, drawn with ``rng``.
+
+    With a CPU ``rng`` toy points are drawn fresh for every batch. With a CUDA ``rng`` every draw
+    happens on the GPU (a training step then never waits on the host): toy data becomes a pool
+    of ``TOY_POOL`` points sampled once, and batches index it.
+    """
     if isinstance(data, str):
         if data not in TOY_DATASETS:
             raise ValueError(f"unknown toy dataset {data!r}; choose one of: {', '.join(TOY_DATASETS)}")
-        return lambda n: sample_toy(data, n, generator=rng).to(device, non_blocking=True)
+        if rng.device.type == "cpu":
+            return lambda n: sample_toy(data, n, generator=rng).to(device, non_blocking=True)
+        pool_rng = torch.Generator().manual_seed(rng.initial_seed())
+        data = sample_toy(data, TOY_POOL, generator=pool_rng)
     if isinstance(data, torch.Tensor):
         if data.ndim < 2 or len(data) < 2:
             raise ValueError(f"data tensor must have shape (N, ...) with N >= 2, got {tuple(data.shape)}")
         on_device = data.float().to(device)
-        return lambda n: on_device[torch.randint(len(data), (n,), generator=rng).to(device)]
+        return lambda n: on_device[torch.randint(len(data), (n,), generator=rng, device=rng.device).to(device)]
     if isinstance(data, torch.utils.data.Dataset):
+        if rng.device.type != "cpu":  # DataLoader shuffles on the host
+            rng = torch.Generator().manual_seed(rng.initial_seed())
         return _loader_batches(data, device, rng)
     raise TypeError(f"data must be a toy name, a tensor or a Dataset, got {type(data).__name__}")
 

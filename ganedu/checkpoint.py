@@ -6,6 +6,7 @@ A checkpoint is a plain dict saved with ``torch.save`` and read back with
 from __future__ import annotations
 
 import os
+import warnings
 import zipfile
 
 import torch
@@ -79,9 +80,13 @@ def load_trainer(cls, path, *, device="auto", generator=None, critic=None, data=
     trainer.data_name = tuple(data_name) if data_name else None
     trainer.generator.load_state_dict(state["generator"])
     trainer.critic.load_state_dict(state["critic"])
-    trainer.opt_g.load_state_dict(state["opt_g"])
-    trainer.opt_d.load_state_dict(state["opt_d"])
-    trainer.rng.set_state(state["rng"]["data"])
+    trainer.load_optimizer_states(state["opt_g"], state["opt_d"])
+    try:
+        trainer.rng.set_state(state["rng"]["data"])
+    except (RuntimeError, ValueError):  # saved on another kind of device (CPU vs GPU generator)
+        warnings.warn("ganedu: this checkpoint's random stream was saved on another kind of device; "
+                      "resuming with a fresh stream (the run goes on, but not bit-for-bit)", RuntimeWarning)
+        trainer.rng.manual_seed(state["seed"] + state["steps"])
     torch.set_rng_state(state["rng"]["torch"])
     if state["rng"]["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])

@@ -202,6 +202,7 @@ def distribute(trainer, *, sync_batchnorm: bool = False, num_workers: int = 0):
     trainer._last_good = trainer._snapshot()  # divergence rollback, now with the wrapped state
     trainer.save = functools.partial(_save_on_main, trainer)
     trainer.world_size = world_size
+    trainer.use_cuda_graphs = False  # DDP's gradient all-reduce is not recorded into a step graph
     return trainer
 
 
@@ -266,24 +267,26 @@ def sampler_batches(dataset, device, *, seed: int = 0, rank: int = 0, world_size
     return next_batch
 
 
-def count_real_images(trainer) -> dict:
-    """Count the real images ``trainer`` draws (for images per second); returns the counter dict."""
-    counter = {"images": 0}
-    inner = trainer.next_batch
+def count_real_images(trainer):
+    """A function that says how many real images ``trainer`` has drawn since this call.
 
-    def next_batch(n):
-        counter["images"] += n
-        return inner(n)
+    One batch per critic step (the WGAN schedule's extra critic steps included), counted from the
+    steps taken rather than at each draw, so that it holds when the step is replayed as a CUDA graph.
+    """
+    start = trainer.steps
 
-    trainer.next_batch = next_batch
-    return counter
+    def images() -> int:
+        recipe = trainer.recipe
+        return recipe.batch_size * sum(trainer.n_critic_now(recipe, t) for t in range(start, trainer.steps))
+
+    return images
 
 
 def prepare(trainer, info: DistInfo, *, amp=False, channels_last=False, sync_batchnorm=False,
             num_workers=0) -> dict:
     """The CLI's options, in order: layout, precision, then DDP (or loader workers on one process).
 
-    Returns the real-image counter of :func:`count_real_images` (for images per second).
+    Returns the real-image count of :func:`count_real_images` (for images per second).
     """
     if sync_batchnorm and not info.distributed:
         raise ValueError("--sync-bn only matters with several processes (torchrun --nproc-per-node N)")
@@ -347,7 +350,8 @@ def enable_amp(trainer, dtype: torch.dtype = torch.bfloat16):
 
         @functools.wraps(step)
         def autocast_step(*args, _step=step, **kwargs):
-            with torch.autocast(device_type=device_type, dtype=dtype):
+            # no cast cache: a step recorded as a CUDA graph must cast the weights at every replay
+            with torch.autocast(device_type=device_type, dtype=dtype, cache_enabled=False):
                 return _step(*args, **kwargs)
 
         setattr(trainer, name, autocast_step)

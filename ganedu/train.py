@@ -13,7 +13,9 @@ One generator step (``Trainer.step``) is::
 The Trainer only schedules, logs and saves; losses come from ``ganedu.losses`` and the
 constraints from ``ganedu.lipschitz``, both chosen by the :class:`~ganedu.recipes.Recipe`.
 History is kept as tensors on the device and copied to the host every ``flush_every`` steps, so
-the hot path makes no per-step ``.item()`` sync.
+the hot path makes no per-step ``.item()`` sync. On a CUDA GPU the same step is recorded once
+and replayed as a CUDA graph (``ganedu.cuda_graph``): the randomness is drawn on the GPU and the
+optimisers keep their learning rates in GPU tensors, so no step waits on the host.
 """
 from __future__ import annotations
 
@@ -30,10 +32,13 @@ from .lipschitz import (check_no_batchnorm, clip_weights_, gradient_norms, input
                         interpolate, penalty_from_norms)
 from .recipes import RECIPES, TUNABLE, Recipe, get_recipe
 from .assemble import build_models, make_batch_fn, resolve_data
+from .cuda_graph import StepGraph, graphs_supported
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "Trainer", "TrainingDiverged"]
 
 HISTORY_KEYS = ("d_loss", "g_loss", "w_estimate", "gp", "grad_norm")
+#: without a penalty, ||∇C(x_hat)|| is only a diagnostic: measured on at most this many interpolates
+DIAGNOSE_SAMPLES = 64
 
 
 class TrainingDiverged(RuntimeError):
@@ -94,8 +99,12 @@ class Trainer:
         self.critic = critic.to(self.device)
         self.seed = seed
         self.data = data
-        self.rng = torch.Generator().manual_seed(seed)  # data and noise, separate from weights
+        # data, noise and ε, separate from the weights; on a GPU drawn there (no host work per step)
+        self.rng = torch.Generator(device=self.device if self.device.type == "cuda" else "cpu")
+        self.rng.manual_seed(seed)
         self.next_batch = make_batch_fn(data, self.device, self.rng)
+        self.use_cuda_graphs = graphs_supported(self.device)  # False: run every step eagerly
+        self._graph = None  # the recorded step (StepGraph) and what it was recorded for
         self.opt_g = self._optimizer(self.generator, self.recipe.lr_g)
         self.opt_d = self._optimizer(self.critic, self.recipe.lr_d)
         self.steps = 0
@@ -123,17 +132,20 @@ class Trainer:
 
     def _optimizer(self, module, lr):
         r = self.recipe
+        extra = {}
+        if self.device.type == "cuda":  # graph-safe: step counts and the lr live on the GPU
+            extra = dict(capturable=True, lr=torch.tensor(float(lr), device=self.device))
         if r.optimizer == "rmsprop":
-            return torch.optim.RMSprop(module.parameters(), lr=lr)
+            return torch.optim.RMSprop(module.parameters(), **{"lr": lr, **extra})
         try:  # the fused kernel is ~15% faster on a CPU (benchmarks/); torch >= 2.4
-            return torch.optim.Adam(module.parameters(), lr=lr, betas=r.betas, fused=True)
+            return torch.optim.Adam(module.parameters(), **{"lr": lr, **extra}, betas=r.betas, fused=True)
         except (TypeError, RuntimeError):
-            return torch.optim.Adam(module.parameters(), lr=lr, betas=r.betas)
+            return torch.optim.Adam(module.parameters(), **{"lr": lr, **extra}, betas=r.betas)
 
     # ---- one step of the algorithm -------------------------------------------------------
     def noise(self, n: int) -> torch.Tensor:
         """z ~ N(0, I), shape (n, z_dim)."""
-        z = torch.randn(n, self.generator.z_dim, generator=self.rng)
+        z = torch.randn(n, self.generator.z_dim, generator=self.rng, device=self.rng.device)
         return z.to(self.device, non_blocking=True)
 
     def critic_step(self, recipe: Recipe, diagnose: bool = True):
@@ -151,6 +163,8 @@ class Trainer:
         gp = norms = torch.zeros((), device=self.device)
         if recipe.gp_lambda > 0 or diagnose:
             x_hat = interpolate(real, fake, generator=self.rng)   # ε ~ U(0, 1), one per sample
+            if recipe.gp_lambda == 0:                             # a diagnostic only: a few samples
+                x_hat = x_hat[:DIAGNOSE_SAMPLES]
             grad = input_gradient(self.critic, x_hat, create_graph=recipe.gp_lambda > 0)
             norms = gradient_norms(grad)                          # ||∇C(x_hat)||_2 per sample
             gp = penalty_from_norms(norms, one_sided=recipe.one_sided)
@@ -180,9 +194,10 @@ class Trainer:
         self.opt_g.step()
         return loss.detach()
 
-    def n_critic_now(self, recipe: Recipe) -> int:
+    def n_critic_now(self, recipe: Recipe, step: int | None = None) -> int:
         """n_critic, or 100 in the WGAN code's warm-up (first 25 steps) and every 500th step."""
-        if recipe.wgan_schedule and (self.steps < 25 or self.steps % 500 == 0):
+        step = self.steps if step is None else step
+        if recipe.wgan_schedule and (step < 25 or step % 500 == 0):
             return 100
         return recipe.n_critic
 
@@ -191,21 +206,43 @@ class Trainer:
         factor = recipe.lr_factor(self.steps)
         for opt, lr in ((self.opt_g, recipe.lr_g), (self.opt_d, recipe.lr_d)):
             for group in opt.param_groups:
-                group["lr"] = lr * factor
+                if isinstance(group["lr"], torch.Tensor):  # on a GPU: in place, read by the graph
+                    group["lr"].fill_(lr * factor)
+                else:
+                    group["lr"] = lr * factor
 
-    def step(self):
-        """One generator step after n_critic critic steps (the seeds' pseudocode)."""
-        recipe = self.recipe  # read once: the dashboard may change it between steps
-        n_critic = self.n_critic_now(recipe)
-        self.schedule_lr(recipe)
+    def generator_iteration(self, recipe: Recipe, n_critic: int) -> torch.Tensor:
+        """n_critic critic updates, then one generator update (the papers' pseudocode).
+
+        Returns the step's statistics as one tensor: d_loss, g_loss, w_estimate, gp, grad_norm.
+        """
         for t in range(n_critic):
             d_loss, w_estimate, gp, grad_norm = self.critic_step(recipe, diagnose=t == n_critic - 1)
         g_loss = self.generator_step(recipe)
+        return torch.stack([d_loss, g_loss, w_estimate, gp, grad_norm])
+
+    def step(self):
+        """One generator step after n_critic critic steps, recorded as a CUDA graph on a GPU."""
+        recipe = self.recipe  # read once: the dashboard may change it between steps
+        n_critic = self.n_critic_now(recipe)
+        self.schedule_lr(recipe)
+        with _cudnn_autotuned(self.device):
+            if self.use_cuda_graphs and n_critic == recipe.n_critic:  # WGAN warm-up steps run eagerly
+                stats = self._graphed_step(recipe, n_critic).clone()
+            else:
+                stats = self.generator_iteration(recipe, n_critic)
         self.steps += 1
-        self._pending.append((self.steps, time.perf_counter() - self._t0,
-                              torch.stack([d_loss, g_loss, w_estimate, gp, grad_norm])))
+        self._pending.append((self.steps, time.perf_counter() - self._t0, stats))
         if len(self._pending) >= self.flush_every:
             self.flush()
+
+    def _graphed_step(self, recipe: Recipe, n_critic: int) -> torch.Tensor:
+        """The same step, replayed from a CUDA graph recorded for this recipe (learning rates aside)."""
+        key = recipe.replace(lr_g=1.0, lr_d=1.0)  # the lr is a tensor the graph reads: not in the key
+        if self._graph is None or self._graph[0] != key:
+            self._graph = (key, StepGraph(lambda: self.generator_iteration(recipe, n_critic),
+                                          generators=[self.rng]))
+        return self._graph[1]()
 
     def train(self, steps: int, callback=None, every: int = 100, progress: bool = True):
         """Run ``steps`` generator steps; call ``callback(trainer)`` every ``every`` steps."""
@@ -274,7 +311,7 @@ class Trainer:
         if new.gp_lambda > 0 and self.recipe.gp_lambda == 0:
             check_no_batchnorm(self.critic)
         self.recipe = new
-        self.schedule_lr(new)
+        self.schedule_lr(new)  # the recorded CUDA graph, if any, is recorded again for a new recipe
         for name, value in changes.items():
             self._history["events"].append({"step": self.steps, "name": name, "value": value})
 
@@ -302,12 +339,24 @@ class Trainer:
     def _restore(self, snap: dict):
         self.generator.load_state_dict(snap["generator"])
         self.critic.load_state_dict(snap["critic"])
-        self.opt_g.load_state_dict(snap["opt_g"])
-        self.opt_d.load_state_dict(snap["opt_d"])
+        self.load_optimizer_states(snap["opt_g"], snap["opt_d"])
         self.steps = snap["steps"]
         keep = sum(1 for s in self._history["step"] if s <= self.steps)
         for key in ("step", "time", *HISTORY_KEYS):
             del self._history[key][keep:]
+
+    def load_optimizer_states(self, opt_g: dict, opt_d: dict):
+        """Load both optimisers' states, kept in this trainer's form (lr a GPU tensor on CUDA)."""
+        for opt, state in ((self.opt_g, opt_g), (self.opt_d, opt_d)):
+            keep = [{k: g[k] for k in ("lr", "capturable", "fused", "foreach") if k in g} for g in opt.param_groups]
+            opt.load_state_dict(state)
+            for group, kept in zip(opt.param_groups, keep):
+                group.update(kept)  # the lr's value is set again by schedule_lr before each step
+                for p in group["params"] if group.get("capturable") else ():
+                    state = opt.state.get(p, {})  # a CPU checkpoint's step counts, moved to the GPU
+                    if isinstance(state.get("step"), torch.Tensor):
+                        state["step"] = state["step"].to(p.device)
+        self._graph = None  # loading made new state tensors: a recorded graph would read the old ones
 
     def save(self, path):
         """Write a checkpoint: networks, optimisers, RNG states, recipe and history."""
@@ -319,6 +368,20 @@ class Trainer:
         """Resume from ``save``; bit-for-bit on CPU. Loaded with ``weights_only=True``."""
         from .checkpoint import load_trainer
         return load_trainer(cls, path, device=device, generator=generator, critic=critic, data=data)
+
+
+@contextlib.contextmanager
+def _cudnn_autotuned(device: torch.device):
+    """On CUDA, let cuDNN time its convolution algorithms once per shape and keep the fastest."""
+    if device.type != "cuda":
+        yield
+        return
+    old = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = old
 
 
 @contextlib.contextmanager
