@@ -17,7 +17,8 @@ import torch
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "seed_everything", "get_device", "quick_mode", "torch_threads"]
+__all__ = ["__version__", "seed_everything", "get_device", "describe_device", "quick_mode", "torch_threads",
+           "SMALL_MODEL"]
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -35,18 +36,33 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def get_device(device: str | torch.device = "auto") -> torch.device:
-    """Resolve ``device``: ``"auto"`` picks cuda, then mps, then cpu; anything else is checked."""
+#: networks below this many parameters (the toy MLPs) are "small": see get_device and torch_threads
+SMALL_MODEL = 1_000_000
+
+
+def get_device(device: str | torch.device = "auto", *, n_params: int | None = None) -> torch.device:
+    """Resolve ``device``: ``"auto"`` picks cuda, then mps, then cpu; anything else is checked.
+
+    With ``n_params`` (the networks' size), ``"auto"`` keeps a small network (< ``SMALL_MODEL``
+    parameters) on the CPU where a GPU would be slower for it: on MPS, and on CUDA where this torch
+    cannot replay a step as a CUDA graph. A toy step is a few hundred tiny kernels, and launching
+    them one by one takes longer than a CPU needs for the arithmetic (measured on an H200: 164
+    eager steps/s against the CPU's 157; replayed as a graph, 1,514: benchmarks/RESULTS.md).
+    """
     if isinstance(device, torch.device):
         return device
     if not isinstance(device, str):
         raise TypeError(f"device must be a str or torch.device, got {type(device).__name__}")
     if device == "auto":
+        small = n_params is not None and n_params < SMALL_MODEL
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            from .cuda_graph import graphs_supported
+
+            slow = small and not graphs_supported(torch.device("cuda"))
+            return torch.device("cpu" if slow else "cuda")
         mps = getattr(torch.backends, "mps", None)
         if mps is not None and mps.is_available():
-            return torch.device("mps")
+            return torch.device("cpu" if small else "mps")
         return torch.device("cpu")
     try:
         dev = torch.device(device)
@@ -57,6 +73,20 @@ def get_device(device: str | torch.device = "auto") -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} was asked for, but CUDA is not available here; use 'auto' or 'cpu'")
     return dev
+
+
+def describe_device() -> str:
+    """Where ``device="auto"`` trains, and why, in one line (the notebooks' setup cell prints it)."""
+    big, small = get_device("auto"), get_device("auto", n_params=0)
+    if big.type == "cuda":
+        name = torch.cuda.get_device_name(0)
+        if small.type == "cuda":
+            return f"device: cuda ({name}); each training step is replayed as a CUDA graph"
+        return (f"device: cuda ({name}) for image models; the toy MLPs train on the cpu, faster for them "
+                "without CUDA graphs (this torch cannot record them)")
+    if big.type == "mps":
+        return "device: mps for image models; the toy MLPs train on the cpu, faster for them"
+    return "device: cpu (no GPU found; everything in the course runs on a CPU)"
 
 
 @contextlib.contextmanager

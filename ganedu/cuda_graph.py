@@ -24,10 +24,13 @@ import torch
 __all__ = ["StepGraph", "graphs_supported"]
 
 
+#: this torch can record a step that draws from its own CUDA generator (torch >= 2.5)
+CAN_RECORD_GENERATORS = hasattr(torch.cuda.CUDAGraph, "register_generator_state")
+
+
 def graphs_supported(device: torch.device) -> bool:
     """True on a CUDA device whose torch can record generators into a graph."""
-    return (device.type == "cuda" and torch.cuda.is_available()
-            and hasattr(torch.cuda.CUDAGraph, "register_generator_state"))
+    return device.type == "cuda" and torch.cuda.is_available() and CAN_RECORD_GENERATORS
 
 
 class StepGraph:

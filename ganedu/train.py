@@ -26,7 +26,7 @@ import time
 
 import torch
 
-from . import get_device, seed_everything, torch_threads
+from . import SMALL_MODEL, get_device, seed_everything, torch_threads
 from .losses import LOSSES
 from .lipschitz import (check_no_batchnorm, clip_weights_, gradient_norms, input_gradient,
                         interpolate, penalty_from_norms)
@@ -45,11 +45,10 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the trainer was rolled back to its last good state."""
 
 
-# Below this many parameters a CPU trainer uses one thread: as fast as two for the toy MLPs on
+# Below SMALL_MODEL parameters a CPU trainer uses one thread: as fast as two for the toy MLPs on
 # a quiet 2-core CPU and 10-50x faster on a busy one (a live demo beside a browser, Binder, CI);
 # the 512-wide paper MLPs give up ~1.6x on a quiet machine for it (benchmarks/RESULTS.md).
 # Set OMP_NUM_THREADS, or trainer.threads = None, to keep torch's own setting.
-SMALL_MODEL = 1_000_000
 
 
 def default_threads(device, *modules) -> int | None:
@@ -81,16 +80,18 @@ class Trainer:
         critic: maps samples to scores of shape ``(B,)``.
         data: a toy dataset name (``"8gaussians"``...), ``"digits"`` / ``"mnist"``, a tensor of
             samples ``(N, ...)`` or a ``torch.utils.data.Dataset``.
-        device: ``"auto"`` (cuda, then mps, then cpu) or a device.
+        device: ``"auto"`` (cuda, then mps, then cpu; small networks stay on the CPU where a GPU
+            would be slower for them: see :func:`ganedu.get_device`) or a device.
         seed: seeds weights-independent randomness (data, noise, ε); models are seeded by the caller.
     """
 
     def __init__(self, recipe, generator, critic, data, *, device="auto", seed=0, flush_every=50):
         self.recipe = get_recipe(recipe)
-        self.device = get_device(device)
         if not isinstance(generator, torch.nn.Module) or not isinstance(critic, torch.nn.Module):
             raise TypeError("generator and critic must be torch.nn.Module instances, got "
                             f"{type(generator).__name__} and {type(critic).__name__}")
+        n_params = sum(p.numel() for m in (generator, critic) for p in m.parameters())
+        self.device = get_device(device, n_params=n_params)  # "auto": the faster device for this size
         if not hasattr(generator, "z_dim"):
             raise TypeError("generator must have an attribute z_dim (the latent size)")
         if self.recipe.gp_lambda > 0:

@@ -32,6 +32,47 @@ def test_get_device(monkeypatch):
     assert get_device("auto") == torch.device("cuda")
 
 
+def test_auto_keeps_small_networks_off_a_gpu_that_would_be_slower(monkeypatch):
+    from ganedu import SMALL_MODEL, describe_device
+    import ganedu.cuda_graph
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "Test GPU")
+    monkeypatch.setattr(ganedu.cuda_graph, "CAN_RECORD_GENERATORS", True)
+    # CUDA that can replay steps as graphs: every network goes to the GPU
+    assert get_device("auto", n_params=10) == torch.device("cuda")
+    assert "each training step is replayed as a CUDA graph" in describe_device()
+    # CUDA without graph recording (an older torch): small networks stay on the CPU, large ones go
+    monkeypatch.setattr(ganedu.cuda_graph, "CAN_RECORD_GENERATORS", False)
+    assert get_device("auto", n_params=SMALL_MODEL - 1) == torch.device("cpu")
+    assert get_device("auto", n_params=SMALL_MODEL) == torch.device("cuda")
+    assert get_device("auto") == torch.device("cuda")  # size unknown: the GPU
+    assert "toy MLPs train on the cpu" in describe_device()
+    # Apple's MPS: small networks on the CPU
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert get_device("auto", n_params=10) == torch.device("cpu")
+    assert get_device("auto", n_params=SMALL_MODEL) == torch.device("mps")
+    assert describe_device().startswith("device: mps")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert describe_device().startswith("device: cpu")
+
+
+def test_trainer_resolves_auto_with_its_networks_size(monkeypatch):
+    import ganedu.train
+    from ganedu.models import count_parameters
+
+    asked = {}
+
+    def spy(device, *, n_params=None):
+        asked.update(device=device, n_params=n_params)
+        return torch.device("cpu")
+
+    monkeypatch.setattr(ganedu.train, "get_device", spy)
+    t = ganedu.train.Trainer.from_recipe("wgan-gp-toy", "8gaussians", device="auto")
+    assert asked == dict(device="auto", n_params=count_parameters(t.generator) + count_parameters(t.critic))
+
+
 def test_quick_mode(monkeypatch):
     monkeypatch.setenv("GANEDU_QUICK", "1")
     assert quick_mode()
