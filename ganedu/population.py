@@ -318,7 +318,7 @@ class Population:
 
     @classmethod
     def from_grid(cls, recipe="wgan-gp-toy", data="8gaussians", *, seeds=(0,), device="auto", rng="auto",
-                  **grid):
+                  pool_size=2**20, flush_every=50, **grid):
         """Every combination of the ``grid`` values, each with every seed (seeds vary fastest).
 
         A list is a list of values to try; anything else (a number, a tuple such as ``betas``) is
@@ -332,20 +332,22 @@ class Population:
             _check_list(name, v)
         combos = [dict(zip(grid, combo)) for combo in itertools.product(*values)]
         members = [(base.replace(**c), s) for c in combos for s in _check_list("seeds", list(seeds))]
-        return cls(members, data, device=device, rng=rng)
+        return cls(members, data, device=device, rng=rng, pool_size=pool_size, flush_every=flush_every)
 
     @classmethod
-    def from_zip(cls, recipe="wgan-gp-toy", data="8gaussians", *, seeds, device="auto", rng="auto", **fields):
-        """Member k takes ``seeds[k]`` and ``fields[name][k]``: lists of one length, zipped."""
+    def from_zip(cls, recipe="wgan-gp-toy", data="8gaussians", *, seeds, device="auto", rng="auto",
+                 pool_size=2**20, flush_every=50, **fields):
+        """Member k takes ``seeds[k]`` and ``fields[name][k]``: lists of one length, zipped (a value that
+        is not a list, such as ``width=64`` or ``betas=(0.5, 0.9)``, is the same for every member)."""
         base = get_recipe(recipe)
         _check_fields(base, fields)
         seeds = _check_list("seeds", list(seeds))
+        fields = {n: v if isinstance(v, list) else [v] * len(seeds) for n, v in fields.items()}
         for name, v in fields.items():
-            if not isinstance(v, list) or len(v) != len(seeds):
-                got = f"{len(v)} values" if isinstance(v, list) else repr(v)
-                raise ValueError(f"{name} must be a list with one value per seed ({len(seeds)}), got {got}")
+            if len(v) != len(seeds):
+                raise ValueError(f"{name} must be a list with one value per seed ({len(seeds)}), got {len(v)} values")
         members = [(base.replace(**{n: v[k] for n, v in fields.items()}), s) for k, s in enumerate(seeds)]
-        return cls(members, data, device=device, rng=rng)
+        return cls(members, data, device=device, rng=rng, pool_size=pool_size, flush_every=flush_every)
 
     # ---- training ------------------------------------------------------------------------
     def step(self):
