@@ -196,11 +196,12 @@ def test_device_rng_is_reproducible():
 
 
 def test_device_rng_trains():
-    """Claim across members, not one seed's luck: the median W1 to the data at least halves in 200
-    steps (measured 1.39 -> 0.35-0.58 for seeds 0-7, ATEN_CPU_CAPABILITY=default and avx2)."""
+    """Claim across members, not one seed's luck: the median W1 to the data drops by a quarter or more
+    in 200 steps (measured for seeds 0-3 ... 16-19, ATEN_CPU_CAPABILITY=default and avx2: from 1.39 to
+    0.35-0.72, i.e. 0.25-0.52 of the start; single members stay anywhere in 0.31-1.41)."""
     pop = Population.from_grid("wgan-gp-toy", seeds=[0, 1, 2, 3], device="cpu", rng="device",
                                width=64, batch_size=128, pool_size=4096)
     w1 = lambda: statistics.median(r["w1"] for r in pop.evaluate(n=500, w1_points=300))  # noqa: E731
     before = w1()
     pop.train(200, progress=False)
-    assert w1() < 0.5 * before
+    assert w1() < 0.75 * before
