@@ -18,8 +18,8 @@ import sys
 
 from . import machine, set_threads
 
-SECTIONS = ("throughput", "time_to_quality", "dcgan_digits", "notebooks", "sweep")
-DEFAULT_SECTIONS = SECTIONS[:4]  # the sweep is long: run it with --only sweep
+SECTIONS = ("throughput", "time_to_quality", "dcgan_digits", "notebooks", "sweep", "population")
+DEFAULT_SECTIONS = SECTIONS[:4]  # the sweep and population are long: run them with --only
 HERE = pathlib.Path(__file__).resolve().parent
 TOY_RECIPES = ["wgan-gp-toy", "sngan-toy", "wgan-toy", "nsgan-toy", "gan-toy"]
 
@@ -36,6 +36,8 @@ FULL = dict(
     recipes_throughput=TOY_RECIPES + ["wgan-gp", "wgan", "sngan", "nsgan", "gan"], thread_counts=[1, 2],
     dcgan=dict(image_sizes=[16, 32], batch_size=128, max_steps=14, repeats=3),
     notebooks_dir=str(HERE.parent / "notebooks"), notebook_modes=["quick", "full"],
+    population=dict(recipe="wgan-gp-toy", data="8gaussians", members=24, steps=30, repeats=3,
+                    cuda_steps=200, cuda_warmup=20),
 )
 QUICK = dict(FULL, seeds=[0], notebook_modes=["quick"], repeats=3,
              caps={"default": dict(steps=4000, seconds=40), "25gaussians": dict(steps=8000, seconds=90),
@@ -51,6 +53,8 @@ TINY = dict(
     recipes_throughput=["wgan-gp-toy"], thread_counts=[1],
     dcgan=dict(image_sizes=[8], batch_size=8, max_steps=1, repeats=1),
     notebook_modes=["quick"], sweep=[{}, dict(lr_g=1e-3)], sweep_seeds=[0],
+    population=dict(recipe="wgan-gp-toy", data="8gaussians", members=3, steps=2, repeats=1,
+                    overrides=dict(width=8, batch_size=16), cuda_steps=2, cuda_warmup=1),
 )
 
 
@@ -68,7 +72,8 @@ def _section_config(name, cfg):
                                 "recipes", "datasets", "caps", "data_overrides"),
             "dcgan_digits": ("threads", "dcgan"),
             "notebooks": ("notebooks_dir", "notebook_modes"),
-            "sweep": ("threads", "sweep_seeds", "check_every", "n_eval", "caps")}[name]
+            "sweep": ("threads", "sweep_seeds", "check_every", "n_eval", "caps"),
+            "population": ("threads", "population")}[name]
     return {k: cfg[k] for k in keys if k in cfg}
 
 
@@ -176,6 +181,11 @@ def _render_sweep(r, cfg):
                     f"{x['reached']}/{len(x['runs'])} | {lb}{_fmt(x['steps'])} | {lb}{_fmt(x['cpu_s'])} | "
                     f"{[run.get('hq') for run in x['runs']]} |")
     return rows
+
+
+def _render_population(r, cfg):
+    from .population import render
+    return render(r, cfg)
 
 
 def _headline(results):
