@@ -258,9 +258,13 @@ class Group:
         return loss.detach()
 
     def step(self, step: int, stream) -> torch.Tensor:
-        """n_critic critic steps, then one generator step. Returns stats ``(K, 5)`` in HISTORY_KEYS order."""
+        """n_critic critic steps, then one generator step. Returns stats ``(K, 5)`` in HISTORY_KEYS order.
+
+        Call ``schedule_lr(step)`` first. With ``rng="device"`` on CUDA this is free of host syncs and
+        data-dependent branches, so it can be captured in a CUDA graph (the learning rates are device
+        tensors that ``schedule_lr`` fills between replays; one graph per n_critic).
+        """
         n_critic = self.n_critic_now(step)
-        self.schedule_lr(step)
         for t in range(n_critic):
             stats = self.critic_step(stream, diagnose=t == n_critic - 1)
         g_loss = self.generator_step(stream)
@@ -352,7 +356,11 @@ class Population:
     # ---- training ------------------------------------------------------------------------
     def step(self):
         """One generator step (after its n_critic critic steps) of every member still training."""
-        stats = [group.step(self.steps, self.stream) if group.members else None for group in self.groups]
+        stats = []
+        for group in self.groups:
+            if group.members:
+                group.schedule_lr(self.steps)
+            stats.append(group.step(self.steps, self.stream) if group.members else None)
         self.steps += 1
         self._pending.append((self.steps, time.perf_counter() - self._t0, stats))
         if len(self._pending) >= self.flush_every:

@@ -205,3 +205,25 @@ def test_device_rng_trains():
     before = w1()
     pop.train(200, progress=False)
     assert w1() < 0.75 * before
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_device_rng_is_graph_ready_and_host_rng_matches_the_trainer():
+    pop = Population.from_grid("wgan-gp-toy", seeds=[0, 1], n_critic=[1, 5], device="cuda", rng="device")
+    rms = Population.from_zip("wgan-toy", seeds=[0, 1], clip=[0.01, 0.05], device="cuda", rng="device")
+    for group in pop.groups + rms.groups:
+        for opt in (group.opt_g, group.opt_d):
+            assert opt.defaults["capturable"]
+            assert all(isinstance(g["lr"], torch.Tensor) and g["lr"].is_cuda for g in opt.param_groups)
+    pop.train(20, progress=False)
+    rms.train(5, progress=False)
+    assert all(torch.isfinite(torch.tensor(h["d_loss"])).all() and len(h["step"]) == 20 for h in pop.history)
+    assert [max(p.abs().max().item() for p in rms.member(k)[1].parameters()) for k in range(2)] == \
+        pytest.approx([0.01, 0.05])
+    host = Population([("wgan-gp-toy", 0), ("wgan-toy", 1)], device="cuda", rng="host")
+    host.train(5, progress=False)
+    for k, (recipe, seed) in enumerate(host.members):
+        trainer = Trainer.from_recipe(recipe, "8gaussians", device="cuda", seed=seed)
+        trainer.train(5, progress=False)
+        for p, q in zip(host.member(k)[0].parameters(), trainer.generator.parameters()):
+            torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)  # cuBLAS may round bmm and mm apart
