@@ -1,4 +1,5 @@
 """Populations: each member equals its own Trainer run; the vectorised penalty equals a per-sample loop."""
+import json
 import statistics
 
 import pytest
@@ -207,6 +208,43 @@ def test_device_rng_trains():
     assert w1() < 0.75 * before
 
 
+SYNCS = ("item", "__bool__", "tolist", "__float__", "__int__", "cpu", "numpy")
+
+
+def test_device_rng_step_reads_nothing_back_to_the_host(monkeypatch):
+    """With rng="device" a group's step has no .item(), bool(tensor)... (CUDA-graph capturable); torch's
+    own optimiser step is left out of the check (on the CPU it is not the capturable one)."""
+    pops = [Population.from_grid("wgan-gp-toy", seeds=[0, 1], gp_lambda=[0.0, 1.0], one_sided=[False, True],
+                                 n_critic=[1, 2], device="cpu", rng="device", pool_size=100, **SMALL),
+            Population.from_zip("wgan-toy", seeds=[0, 1], clip=[0.01, None], device="cpu", rng="device",
+                                pool_size=100, **SMALL)]
+    originals = {name: getattr(torch.Tensor, name) for name in SYNCS}
+
+    def no_sync(*args, **kwargs):
+        raise AssertionError("a host sync in the training step")
+
+    def unchecked(step):
+        def run(*args, **kwargs):
+            for name, method in originals.items():
+                monkeypatch.setattr(torch.Tensor, name, method)
+            try:
+                return step(*args, **kwargs)
+            finally:
+                for name in SYNCS:
+                    monkeypatch.setattr(torch.Tensor, name, no_sync)
+        return run
+
+    groups = [(pop, group) for pop in pops for group in pop.groups]
+    for _, group in groups:
+        for opt in (group.opt_g, group.opt_d):
+            monkeypatch.setattr(opt, "step", unchecked(opt.step))
+    for name in SYNCS:
+        monkeypatch.setattr(torch.Tensor, name, no_sync)
+    for pop, group in groups:
+        group.schedule_lr(0)
+        group.step(0, pop.stream)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_device_rng_is_graph_ready_and_host_rng_matches_the_trainer():
     pop = Population.from_grid("wgan-gp-toy", seeds=[0, 1], n_critic=[1, 5], device="cuda", rng="device")
@@ -227,3 +265,13 @@ def test_cuda_device_rng_is_graph_ready_and_host_rng_matches_the_trainer():
         trainer.train(5, progress=False)
         for p, q in zip(host.member(k)[0].parameters(), trainer.generator.parameters()):
             torch.testing.assert_close(p, q, rtol=1e-4, atol=1e-5)  # cuBLAS may round bmm and mm apart
+
+
+def test_benchmark_section_runs_tiny(tmp_path):
+    from benchmarks.__main__ import main
+
+    assert main(["--tiny", "--only", "population", "--out", str(tmp_path)]) == 0
+    result = json.loads((tmp_path / "results.json").read_text())["population"]["result"]
+    assert result["cpu"]["population_wall_s"] > 0 and result["cpu"]["ratio_wall"] > 0
+    assert "skipped" in result["cuda"] or result["cuda"]["per_member_speedup"] > 0
+    assert "## Population" in (tmp_path / "RESULTS.md").read_text()
