@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from ganedu.models import MLPCritic, MLPGenerator
-from ganedu.population import Population, StackedMLP, member_penalties
+from ganedu.population import Population
+from ganedu.stacked import StackedMLP, member_penalties
 from ganedu.recipes import get_recipe
 from ganedu.train import HISTORY_KEYS, Trainer
 
@@ -121,6 +122,8 @@ def test_stacked_mlp_equals_each_member():
     z = torch.randn(4, 5, 3)
     out = StackedMLP(generators)(z)                                  # (K, B, 2)
     torch.testing.assert_close(out, torch.stack([g(z[k]) for k, g in enumerate(generators)]))
+    with pytest.raises(ValueError, match="got LayerNorm"):
+        StackedMLP([MLPCritic(width=8, norm="layer")])
 
 
 def test_each_member_is_clipped_to_its_own_value():
