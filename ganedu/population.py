@@ -68,6 +68,9 @@ class Population:
                              f"trains the 2D toy MLPs; got {data!r} (train image data with a Trainer)")
         if rng not in ("auto", "host", "device"):
             raise ValueError(f"rng must be 'auto', 'host' or 'device', got {rng!r}")
+        for name, value in (("pool_size", pool_size), ("flush_every", flush_every)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         self.data, self.device = data, get_device(device)
         self.rng = rng if rng != "auto" else ("host" if self.device.type == "cpu" else "device")
         recipes, seeds = [r for r, _ in self.members], [s for _, s in self.members]
@@ -109,7 +112,7 @@ class Population:
         for name, v in zip(grid, values):
             _check_list(name, v)
         combos = [dict(zip(grid, combo)) for combo in itertools.product(*values)]
-        members = [(base.replace(**c), s) for c in combos for s in _check_list("seeds", list(seeds))]
+        members = [(base.replace(**c), s) for c in combos for s in _check_list("seeds", seeds)]
         return cls(members, data, device=device, rng=rng, pool_size=pool_size, flush_every=flush_every)
 
     @classmethod
@@ -119,7 +122,7 @@ class Population:
         is not a list, such as ``width=64`` or ``betas=(0.5, 0.9)``, is the same for every member)."""
         base = get_recipe(recipe)
         _check_fields(base, fields)
-        seeds = _check_list("seeds", list(seeds))
+        seeds = _check_list("seeds", seeds)
         fields = {n: v if isinstance(v, list) else [v] * len(seeds) for n, v in fields.items()}
         for name, v in fields.items():
             if len(v) != len(seeds):
@@ -130,11 +133,11 @@ class Population:
     # ---- training ------------------------------------------------------------------------
     def step(self):
         """One generator step (after its n_critic critic steps) of every member still training."""
-        stats = []
-        for group in self.groups:
+        stats = [None] * len(self.groups)                 # (K_g, 5) per group still training
+        for g, group in enumerate(self.groups):
             if group.members:
                 group.schedule_lr(self.steps)
-            stats.append(group.step(self.steps, self.stream) if group.members else None)
+                stats[g] = group.step(self.steps, self.stream)
         self.steps += 1
         self._pending.append((self.steps, time.perf_counter() - self._t0, stats))
         if len(self._pending) >= self.flush_every:

@@ -174,6 +174,8 @@ def test_summary_and_evaluate_give_one_row_per_member():
     (lambda: Population([("wgan-gp-toy", -1)], device="cpu"), r"members\[0\]: seed must be an integer >= 0"),
     (lambda: Population([("sngan-toy", 0)], device="cpu"), "a population vectorises plain MLPs"),
     (lambda: Population([("wgan-gp-toy", 0)], device="cpu", rng="gpu"), "rng must be"),
+    (lambda: Population.from_grid(seeds=3, device="cpu"), "seeds must be a non-empty list, got 3"),
+    (lambda: Population([("wgan-gp-toy", 0)], device="cpu", pool_size=0), "pool_size must be an integer >= 1"),
     (lambda: Population.from_grid(gp_lambda=[-1.0], device="cpu"), "gp_lambda must be a finite number >= 0"),
 ])
 def test_bad_input_is_explained(make, match):
