@@ -18,8 +18,8 @@ import sys
 
 from . import machine, set_threads
 
-SECTIONS = ("throughput", "time_to_quality", "dcgan_digits", "notebooks", "sweep", "gpu")
-DEFAULT_SECTIONS = SECTIONS[:4]  # the sweep is long: run it with --only sweep; the GPU's with --only gpu
+SECTIONS = ("throughput", "time_to_quality", "dcgan_digits", "notebooks", "sweep", "population", "gpu")
+DEFAULT_SECTIONS = SECTIONS[:4]  # the sweep, populations and the GPU's are long: run them with --only
 HERE = pathlib.Path(__file__).resolve().parent
 TOY_RECIPES = ["wgan-gp-toy", "sngan-toy", "wgan-toy", "nsgan-toy", "gan-toy"]
 
@@ -41,6 +41,8 @@ FULL = dict(
              dcgan_sizes=[32, 64], dcgan_batch=128, repeats=3,
              precision_sizes=[32, 64], precision_recipes=["dcgan", "wgan", "wgan-gp", "sngan"],
              precision_batches=[64, 128, 512], precision_seconds=0.5),
+    population=dict(recipe="wgan-gp-toy", data="8gaussians", members=24, steps=30, repeats=3,
+                    cuda_steps=200, cuda_warmup=20),
 )
 QUICK = dict(FULL, seeds=[0], notebook_modes=["quick"], repeats=3,
              caps={"default": dict(steps=4000, seconds=40), "25gaussians": dict(steps=8000, seconds=90),
@@ -60,6 +62,8 @@ TINY = dict(
              seeds=[0], check_every=2, n_eval=100, max_steps=2, overrides={"wgan-gp-toy": dict(width=8, batch_size=16)},
              dcgan_sizes=[8], dcgan_batch=8, repeats=1, precision_sizes=[8], precision_recipes=["dcgan"],
              precision_batches=[8], precision_seconds=0.01),
+    population=dict(recipe="wgan-gp-toy", data="8gaussians", members=3, steps=2, repeats=1,
+                    overrides=dict(width=8, batch_size=16), cuda_steps=2, cuda_warmup=1),
 )
 
 
@@ -78,6 +82,7 @@ def _section_config(name, cfg):
             "dcgan_digits": ("threads", "dcgan"),
             "notebooks": ("notebooks_dir", "notebook_modes"),
             "sweep": ("threads", "sweep_seeds", "check_every", "n_eval", "caps"),
+            "population": ("threads", "population"),
             "gpu": ("threads", "gpu")}[name]
     return {k: cfg[k] for k in keys if k in cfg}
 
@@ -186,6 +191,11 @@ def _render_sweep(r, cfg):
                     f"{x['reached']}/{len(x['runs'])} | {lb}{_fmt(x['steps'])} | {lb}{_fmt(x['cpu_s'])} | "
                     f"{[run.get('hq') for run in x['runs']]} |")
     return rows
+
+
+def _render_population(r, cfg):
+    from .population import render
+    return render(r, cfg)
 
 
 def _headline(results):

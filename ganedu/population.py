@@ -1,0 +1,306 @@
+r"""Populations: train K independent toy GANs at once, as one batched run.
+
+A sweep over seeds, λ, clip values or learning rates is K separate trainings with the same shape
+of computation, so we run them as one. Member k keeps its own ``MLPGenerator`` / ``MLPCritic``;
+every step stacks the members' layers and applies all K at once (:mod:`ganedu.stacked`):
+
+.. math::  W \in \mathbb{R}^{K \times \text{out} \times \text{in}},\quad
+           y_k = x_k W_k^\top + b_k \ \text{for every } k \ \text{(one ``torch.baddbmm``)}.
+
+The loss we minimise is :math:`\sum_k L_k`: member k's loss depends on member k's weights only,
+so each member gets exactly its own gradient. Each member has its own optimiser state (one param
+group per member in torch's Adam / RMSprop), its own λ, clip value, learning rates and schedule
+and, with ``rng="host"`` (the CPU default), its own random stream drawn in the Trainer's order. So
+member k *is* the run ``Trainer.from_recipe(recipe_k, data, seed=seed_k)`` (tested).
+
+Members whose computation has another shape (n_critic, width, depth, batch size, loss, optimiser,
+penalty on or off...) go to separate groups; each group is vectorised on its own.
+
+Divergence: a member whose losses become NaN or infinite is reported (``warnings.warn`` and
+``population.diverged[k]``: which member, its settings, what to try), rolled back to its last good
+state (the last history flush) and frozen there; the other members keep training.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import itertools
+import time
+import warnings
+
+import torch
+
+from . import get_device, seed_everything, torch_threads
+from .assemble import build_models
+from .data import TOY_DATASETS, sample_toy, toy_modes, toy_std
+from .metrics import mode_coverage, w1_to_data
+from .recipes import Recipe, get_recipe
+from .stacked import DeviceStream, Group, HostStreams, StackedMLP, member_penalties
+from .train import HISTORY_KEYS, default_threads
+
+__all__ = ["Population", "StackedMLP", "member_penalties", "HostStreams", "DeviceStream", "PER_MEMBER"]
+
+#: Recipe fields that may differ inside one vectorised group; the others fix the computation's shape
+PER_MEMBER = ("gp_lambda", "clip", "lr_g", "lr_d", "betas", "one_sided", "lr_decay_steps", "lr_floor",
+              "name", "source", "note")
+
+
+# ------------------------------------------------------------------------- the population
+class Population:
+    """K toy GANs trained as one batched run; member k equals its own Trainer run (``rng="host"``).
+
+    Args:
+        members: a list of ``(recipe, seed)`` pairs (a recipe or the name of one in ``RECIPES``).
+        data: a toy dataset name (``"8gaussians"``, ``"25gaussians"``, ``"swissroll"``, ``"ring"``).
+        device: ``"auto"`` (cuda, then mps, then cpu) or a device.
+        rng: ``"host"``: one CPU stream per member, each member exactly its Trainer run; ``"device"``:
+            one generator on the device (seeded with the first member's seed) and real points from
+            a pool of ``pool_size`` samples on the device, for speed on a GPU; ``"auto"``: host on
+            the CPU, device elsewhere.
+        flush_every: steps between copies of the stats to the host (and divergence checks).
+    """
+
+    def __init__(self, members, data="8gaussians", *, device="auto", rng="auto", pool_size=2**20,
+                 flush_every=50):
+        self.members = [_check_member(i, m) for i, m in enumerate(_check_list("members", members))]
+        if not isinstance(data, str) or data not in TOY_DATASETS:
+            raise ValueError(f"data must be a toy dataset name ({', '.join(TOY_DATASETS)}): a population "
+                             f"trains the 2D toy MLPs; got {data!r} (train image data with a Trainer)")
+        if rng not in ("auto", "host", "device"):
+            raise ValueError(f"rng must be 'auto', 'host' or 'device', got {rng!r}")
+        for name, value in (("pool_size", pool_size), ("flush_every", flush_every)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        self.data, self.device = data, get_device(device)
+        self.rng = rng if rng != "auto" else ("host" if self.device.type == "cpu" else "device")
+        recipes, seeds = [r for r, _ in self.members], [s for _, s in self.members]
+        self.generators, self.critics = [], []
+        for recipe, seed in self.members:                 # the weights Trainer.from_recipe would build
+            seed_everything(seed)
+            generator, critic, _ = build_models(recipe, data)
+            self.generators.append(generator.to(self.device))
+            self.critics.append(critic.to(self.device))
+        self.stream = (HostStreams(data, seeds, self.device) if self.rng == "host"
+                       else DeviceStream(data, seeds[0], self.device, pool_size))
+        graph_ready = self.rng == "device" and self.device.type == "cuda"
+        by_shape = {}
+        for k, recipe in enumerate(recipes):
+            by_shape.setdefault(_shape_key(recipe), []).append(k)
+        self.groups = [Group(ks, recipes, self.generators, self.critics, graph_ready=graph_ready)
+                       for ks in by_shape.values()]
+        self.steps, self.flush_every = 0, flush_every
+        self.threads = default_threads(self.device, *self.generators, *self.critics)
+        self.diverged = {}                                 # member -> the report
+        self._pending = []                                 # (step, time, [stats (K_g, 5) per group])
+        self._history = [{"step": [], **{key: [] for key in HISTORY_KEYS}, "time": [], "events": []}
+                         for _ in self.members]
+        self._t0 = time.perf_counter()
+        self._last_good = self._snapshot()
+
+    @classmethod
+    def from_grid(cls, recipe="wgan-gp-toy", data="8gaussians", *, seeds=(0,), device="auto", rng="auto",
+                  pool_size=2**20, flush_every=50, **grid):
+        """Every combination of the ``grid`` values, each with every seed (seeds vary fastest).
+
+        A list is a list of values to try; anything else (a number, a tuple such as ``betas``) is
+        one value. ``from_grid("wgan-gp-toy", seeds=[0, 1], gp_lambda=[0.1, 10], n_critic=[1, 5])``
+        has 8 members.
+        """
+        base = get_recipe(recipe)
+        _check_fields(base, grid)
+        values = [v if isinstance(v, list) else [v] for v in grid.values()]
+        for name, v in zip(grid, values):
+            _check_list(name, v)
+        combos = [dict(zip(grid, combo)) for combo in itertools.product(*values)]
+        members = [(base.replace(**c), s) for c in combos for s in _check_list("seeds", seeds)]
+        return cls(members, data, device=device, rng=rng, pool_size=pool_size, flush_every=flush_every)
+
+    @classmethod
+    def from_zip(cls, recipe="wgan-gp-toy", data="8gaussians", *, seeds, device="auto", rng="auto",
+                 pool_size=2**20, flush_every=50, **fields):
+        """Member k takes ``seeds[k]`` and ``fields[name][k]``: lists of one length, zipped (a value that
+        is not a list, such as ``width=64`` or ``betas=(0.5, 0.9)``, is the same for every member)."""
+        base = get_recipe(recipe)
+        _check_fields(base, fields)
+        seeds = _check_list("seeds", seeds)
+        fields = {n: v if isinstance(v, list) else [v] * len(seeds) for n, v in fields.items()}
+        for name, v in fields.items():
+            if len(v) != len(seeds):
+                raise ValueError(f"{name} must be a list with one value per seed ({len(seeds)}), got {len(v)} values")
+        members = [(base.replace(**{n: v[k] for n, v in fields.items()}), s) for k, s in enumerate(seeds)]
+        return cls(members, data, device=device, rng=rng, pool_size=pool_size, flush_every=flush_every)
+
+    # ---- training ------------------------------------------------------------------------
+    def step(self):
+        """One generator step (after its n_critic critic steps) of every member still training."""
+        stats = [None] * len(self.groups)                 # (K_g, 5) per group still training
+        for g, group in enumerate(self.groups):
+            if group.members:
+                group.schedule_lr(self.steps)
+                stats[g] = group.step(self.steps, self.stream)
+        self.steps += 1
+        self._pending.append((self.steps, time.perf_counter() - self._t0, stats))
+        if len(self._pending) >= self.flush_every:
+            self.flush()
+
+    def train(self, steps: int, callback=None, every: int = 100, progress: bool = True):
+        """Run ``steps`` generator steps; call ``callback(population)`` every ``every`` steps."""
+        from tqdm.auto import tqdm
+
+        for name, value in (("steps", steps), ("every", every)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        bar = tqdm(total=steps, disable=not progress, desc=f"population of {len(self.members)}", leave=False)
+        with torch_threads(self.threads):
+            for i in range(1, steps + 1):
+                self.step()
+                if i % every == 0 or i == steps:
+                    self.flush()
+                    bar.update(i - bar.n)
+                    if callback is not None:
+                        callback(self)
+        bar.close()
+        return self.history
+
+    # ---- history and divergence ------------------------------------------------------------
+    def flush(self):
+        """Copy pending stats to the host (one sync); freeze every member whose losses are NaN/inf."""
+        if not self._pending:
+            return
+        steps = [step for step, _, _ in self._pending]
+        times = [t for _, t, _ in self._pending]
+        for g, group in enumerate(self.groups):
+            if not group.members:
+                continue
+            stats = torch.stack([s[g] for _, _, s in self._pending]).cpu()  # (steps, K_g, 5)
+            finite = torch.isfinite(stats[..., :3]).all(-1)                  # (steps, K_g)
+            for i, k in enumerate(list(group.members)):
+                if not finite[:, i].all():
+                    self._freeze(group, k, steps[int((~finite[:, i]).nonzero()[0])])
+                    continue
+                history = self._history[k]
+                history["step"] += steps
+                history["time"] += times
+                for j, key in enumerate(HISTORY_KEYS):
+                    history[key] += stats[:, i, j].tolist()
+        self._pending.clear()
+        self._last_good = self._snapshot()
+
+    def _freeze(self, group: Group, k: int, bad_step: int):
+        good_step, generator, critic = self._last_good[k]
+        self.generators[k].load_state_dict(generator)
+        self.critics[k].load_state_dict(critic)
+        group.drop(k)
+        self.diverged[k] = _divergence_message(k, self.members[k], bad_step, good_step, self.varying_fields())
+        self._history[k]["events"].append({"step": bad_step, "name": "diverged", "value": self.diverged[k]})
+        warnings.warn(self.diverged[k], RuntimeWarning, stacklevel=3)
+
+    def _snapshot(self) -> dict:
+        """member -> (steps, generator weights, critic weights), for the members still training."""
+        return {k: (self.steps, copy.deepcopy(self.generators[k].state_dict()),
+                    copy.deepcopy(self.critics[k].state_dict()))
+                for group in self.groups for k in group.members}
+
+    @property
+    def history(self) -> list:
+        """Per member, a dict of lists like ``Trainer.history``: step, d_loss, g_loss, w_estimate, gp,
+        grad_norm, time, and events (a divergence is one)."""
+        self.flush()
+        return self._history
+
+    def varying_fields(self) -> list:
+        """The recipe fields (and ``seed``) that differ between members."""
+        names = [f.name for f in dataclasses.fields(Recipe) if f.name not in ("source", "note")]
+        varying = [n for n in names if len({repr(getattr(r, n)) for r, _ in self.members}) > 1]
+        return varying + (["seed"] if len({s for _, s in self.members}) > 1 else [])
+
+    # ---- looking at the members ------------------------------------------------------------
+    def member(self, k: int):
+        """Member ``k``'s ``(generator, critic)``: plain ``MLPGenerator`` / ``MLPCritic`` copies."""
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < len(self.members):
+            raise ValueError(f"k must be a member index in 0..{len(self.members) - 1}, got {k!r}")
+        return copy.deepcopy(self.generators[k]), copy.deepcopy(self.critics[k])
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None) -> list:
+        """``n`` samples ``(n, 2)`` on the CPU per member; member k's noise is seeded like its
+        ``Trainer.sample`` (``seed_k + 1``, or ``seed``), apart from the training streams."""
+        out = []
+        for (_, member_seed), generator in zip(self.members, self.generators):
+            rng = torch.Generator().manual_seed(member_seed + 1 if seed is None else seed)
+            z = torch.randn(n, generator.z_dim, generator=rng).to(self.device)
+            out.append(generator(z).cpu())
+        return out
+
+    def evaluate(self, n: int = 2500, *, w1_points: int = 500) -> list:
+        """Per member: ``modes`` and ``hq`` (``metrics.mode_coverage``, mixtures only) on ``n`` samples
+        and ``w1`` (``metrics.w1_to_data``, exact, on ``w1_points`` points: O(m³), 2,000 take ~2 s)."""
+        results = []
+        for (_, seed), samples in zip(self.members, self.sample(n)):
+            real = sample_toy(self.data, n, generator=torch.Generator().manual_seed(seed + 2))
+            result = {}
+            if self.data != "swissroll":
+                result.update(mode_coverage(samples, toy_modes(self.data), toy_std(self.data)))
+                result.pop("counts")
+            result["w1"] = w1_to_data(samples, real, max_points=w1_points)
+            results.append(result)
+        return results
+
+    def summary(self, evaluate: bool = True, **evaluate_kw) -> list:
+        """One row (dict) per member: its varying settings, last losses, status and (optionally) metrics."""
+        history, fields = self.history, self.varying_fields()
+        metrics = self.evaluate(**evaluate_kw) if evaluate else [{}] * len(self.members)
+        rows = []
+        for k, ((recipe, seed), h, m) in enumerate(zip(self.members, history, metrics)):
+            row = {"member": k, **{f: seed if f == "seed" else getattr(recipe, f) for f in fields}}
+            row["status"] = f"diverged, frozen at step {h['step'][-1] if h['step'] else 0}" \
+                if k in self.diverged else "ok"
+            row.update({key: h[key][-1] if h[key] else None for key in ("d_loss", "w_estimate")}, **m)
+            rows.append(row)
+        return rows
+
+
+# ------------------------------------------------------------------------- checks and messages
+def _shape_key(recipe: Recipe) -> tuple:
+    """The fields that fix a member's computation (members with equal keys share one group)."""
+    fields = [(f.name, getattr(recipe, f.name)) for f in dataclasses.fields(recipe) if f.name not in PER_MEMBER]
+    return tuple(fields) + (("penalised", recipe.gp_lambda > 0),)
+
+
+def _check_list(name, values):
+    if not isinstance(values, (list, tuple)) or len(values) == 0:
+        raise ValueError(f"{name} must be a non-empty list, got {values!r}")
+    return values
+
+
+def _check_member(i, member):
+    if not isinstance(member, (tuple, list)) or len(member) != 2:
+        raise ValueError(f"members[{i}] must be a (recipe, seed) pair, got {member!r}")
+    recipe, seed = get_recipe(member[0]), member[1]
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"members[{i}]: seed must be an integer >= 0, got {seed!r}")
+    if recipe.model not in ("auto", "mlp") or recipe.spectral_norm or recipe.critic_norm not in ("auto", "none"):
+        raise ValueError(f"members[{i}] ({recipe.name}): a population vectorises plain MLPs; it has model="
+                         f"{recipe.model!r}, spectral_norm={recipe.spectral_norm}, critic_norm="
+                         f"{recipe.critic_norm!r} (train it with a Trainer)")
+    return recipe, seed
+
+
+def _check_fields(recipe: Recipe, fields: dict):
+    known = [f.name for f in dataclasses.fields(recipe)]
+    for name in fields:
+        if name not in known:
+            raise ValueError(f"unknown field {name!r}: a population varies Recipe fields ({', '.join(known)})")
+
+
+def _divergence_message(k, member, bad_step, good_step, fields) -> str:
+    recipe, seed = member
+    settings = ", ".join(f"{f}={seed if f == 'seed' else getattr(recipe, f)!r}" for f in fields)
+    hints = [f"lower the learning rates (lr_g={recipe.lr_g:g}, lr_d={recipe.lr_d:g})"]
+    if recipe.constraint == "none" and recipe.loss in ("wasserstein", "hinge"):
+        hints.insert(0, "constrain the critic (gp_lambda > 0 or a clip value): its score is unbounded")
+    if recipe.gp_lambda > 50:
+        hints.append(f"use a smaller gradient-penalty weight (gp_lambda={recipe.gp_lambda:g})")
+    return (f"member {k} ({recipe.name}, seed {seed}{', ' + settings if settings else ''}) diverged: a loss "
+            f"became NaN or infinite at step {bad_step}. Try: " + "; ".join(hints)
+            + f". It was frozen at step {good_step}; the other members keep training.")
