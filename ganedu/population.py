@@ -32,6 +32,7 @@ import torch
 
 from . import get_device, seed_everything, torch_threads
 from .assemble import build_models
+from .cuda_graph import StepGraph, graphs_supported
 from .data import TOY_DATASETS, sample_toy, toy_modes, toy_std
 from .metrics import mode_coverage, w1_to_data
 from .recipes import Recipe, get_recipe
@@ -83,6 +84,8 @@ class Population:
         self.stream = (HostStreams(data, seeds, self.device) if self.rng == "host"
                        else DeviceStream(data, seeds[0], self.device, pool_size))
         graph_ready = self.rng == "device" and self.device.type == "cuda"
+        self.graphs = graph_ready and graphs_supported(self.device)  # False: every step runs eagerly
+        self._graphs = {}                                 # group index -> (its members, StepGraph)
         by_shape = {}
         for k, recipe in enumerate(recipes):
             by_shape.setdefault(_shape_key(recipe), []).append(k)
@@ -137,11 +140,21 @@ class Population:
         for g, group in enumerate(self.groups):
             if group.members:
                 group.schedule_lr(self.steps)
-                stats[g] = group.step(self.steps, self.stream)
+                stats[g] = self._group_step(g, group)
         self.steps += 1
         self._pending.append((self.steps, time.perf_counter() - self._t0, stats))
         if len(self._pending) >= self.flush_every:
             self.flush()
+
+    def _group_step(self, g: int, group: Group) -> torch.Tensor:
+        """One group's step; with ``rng="device"`` on CUDA, replayed from a CUDA graph (``ganedu.cuda_graph``)."""
+        step = self.steps
+        if not self.graphs or group.n_critic_now(step) != group.shape.n_critic:  # WGAN warm-up: eager
+            return group.step(step, self.stream)
+        key = tuple(group.members)                        # a diverged member leaves: record again
+        if g not in self._graphs or self._graphs[g][0] != key:
+            self._graphs[g] = (key, StepGraph(lambda: group.step(step, self.stream), generators=[self.stream.rng]))
+        return self._graphs[g][1]().clone()
 
     def train(self, steps: int, callback=None, every: int = 100, progress: bool = True):
         """Run ``steps`` generator steps; call ``callback(population)`` every ``every`` steps."""

@@ -19,6 +19,7 @@ from torch import nn
 from .data import sample_toy
 from .lipschitz import clip_weights_, gradient_norms, input_gradient, interpolate, penalty_from_norms
 from .losses import LOSSES
+from .train import DIAGNOSE_SAMPLES
 
 __all__ = ["StackedMLP", "member_penalties", "HostStreams", "DeviceStream", "Group"]
 
@@ -206,6 +207,8 @@ class Group:
         norms = torch.zeros_like(real_scores)
         if penalised or diagnose:
             x_hat = stream.interpolate(members, real, fake)                   # (K, B, 2)
+            if not penalised:                                                 # a diagnostic: a few
+                x_hat = x_hat[:, :DIAGNOSE_SAMPLES]                           # samples, as the Trainer
             gp, norms = member_penalties(score, x_hat, self.one_sided, any_one_sided=self.any_one_sided,
                                          create_graph=penalised)
         if penalised:
