@@ -18,8 +18,9 @@ import sys
 
 from . import machine, set_threads
 
-SECTIONS = ("throughput", "time_to_quality", "dcgan_digits", "notebooks", "sweep", "population", "gpu")
-DEFAULT_SECTIONS = SECTIONS[:4]  # the sweep, populations and the GPU's are long: run them with --only
+SECTIONS = ("throughput", "time_to_quality", "dcgan_digits", "notebooks", "sweep", "population", "literature",
+            "gpu")
+DEFAULT_SECTIONS = SECTIONS[:4]  # the others are long (or need a GPU): run them with --only
 HERE = pathlib.Path(__file__).resolve().parent
 TOY_RECIPES = ["wgan-gp-toy", "sngan-toy", "wgan-toy", "nsgan-toy", "gan-toy"]
 
@@ -41,6 +42,8 @@ FULL = dict(
              dcgan_sizes=[32, 64], dcgan_batch=128, repeats=3,
              precision_sizes=[32, 64], precision_recipes=["dcgan", "wgan", "wgan-gp", "sngan"],
              precision_batches=[64, 128, 512], precision_seconds=0.5),
+    literature=dict(recipe="wgan-gp-toy", data="25gaussians", seeds=list(range(10)), checkpoints=[6000, 12000],
+                    grid=dict(lr_decay_steps=[6000, 12000], lr_floor=[0.1, 0.01]), n_eval=2500, w1_points=500),
     population=dict(recipe="wgan-gp-toy", data="8gaussians", members=24, steps=30, repeats=3,
                     cuda_steps=200, cuda_warmup=20),
 )
@@ -62,6 +65,8 @@ TINY = dict(
              seeds=[0], check_every=2, n_eval=100, max_steps=2, overrides={"wgan-gp-toy": dict(width=8, batch_size=16)},
              dcgan_sizes=[8], dcgan_batch=8, repeats=1, precision_sizes=[8], precision_recipes=["dcgan"],
              precision_batches=[8], precision_seconds=0.01),
+    literature=dict(recipe="wgan-gp-toy", data="25gaussians", seeds=[0, 1], checkpoints=[2, 3], device="cpu",
+                    grid=dict(lr_floor=[0.1, 0.01]), overrides=dict(width=8, batch_size=16), n_eval=100, w1_points=20),
     population=dict(recipe="wgan-gp-toy", data="8gaussians", members=3, steps=2, repeats=1,
                     overrides=dict(width=8, batch_size=16), cuda_steps=2, cuda_warmup=1),
 )
@@ -83,6 +88,7 @@ def _section_config(name, cfg):
             "notebooks": ("notebooks_dir", "notebook_modes"),
             "sweep": ("threads", "sweep_seeds", "check_every", "n_eval", "caps"),
             "population": ("threads", "population"),
+            "literature": ("threads", "literature"),
             "gpu": ("threads", "gpu")}[name]
     return {k: cfg[k] for k in keys if k in cfg}
 
@@ -191,6 +197,12 @@ def _render_sweep(r, cfg):
                     f"{x['reached']}/{len(x['runs'])} | {lb}{_fmt(x['steps'])} | {lb}{_fmt(x['cpu_s'])} | "
                     f"{[run.get('hq') for run in x['runs']]} |")
     return rows
+
+
+def _render_literature(r, cfg):
+    from .literature import render
+
+    return render(r, cfg)
 
 
 def _render_population(r, cfg):

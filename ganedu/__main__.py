@@ -156,7 +156,8 @@ def _train(args, info) -> int:
         return 0
     with distributed.unwrapped(trainer):
         evaluated = time.perf_counter()
-        metrics = evaluate(trainer)
+        fake = trainer.sample(EVAL_SAMPLES)  # once, for the metrics and the figure
+        metrics = evaluate(trainer, fake)
         timings = dict(before_training_s=start - STARTED, training_s=seconds,
                        evaluation_s=time.perf_counter() - evaluated)
         metrics.update(recipe=trainer.recipe.name, steps=trainer.steps, seconds=round(seconds, 3),
@@ -164,7 +165,7 @@ def _train(args, info) -> int:
                        precision="bf16-autocast" if args.amp else "float32",
                        real_images_per_s=round(images() * info.world_size / seconds, 1))
         written = time.perf_counter()
-        write_outputs(trainer, out, metrics)
+        write_outputs(trainer, out, metrics, fake)
         timings["writing_s"] = time.perf_counter() - written
         metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
         with open(os.path.join(out, "metrics.json"), "w") as fh:  # again, with the writing time
@@ -173,12 +174,11 @@ def _train(args, info) -> int:
     return 0
 
 
-def evaluate(trainer) -> dict:
-    """Metrics of the final generator on EVAL_SAMPLES samples."""
+def evaluate(trainer, fake) -> dict:
+    """Metrics of the final generator on its samples ``fake`` (EVAL_SAMPLES of them)."""
     from . import metrics
     from .data import toy_modes, toy_std
 
-    fake = trainer.sample(EVAL_SAMPLES)
     name = trainer.data_name[0] if trainer.data_name else None
     out = {"eval_samples": EVAL_SAMPLES}
     if fake.ndim == 2:
@@ -197,10 +197,10 @@ def evaluate(trainer) -> dict:
     return out
 
 
-def write_outputs(trainer, out, metrics_dict):
+def write_outputs(trainer, out, metrics_dict, fake):
+    """samples.png (of ``fake``), curves.png, metrics.json and checkpoint.pt in ``out``."""
     from . import plot
 
-    fake = trainer.sample(EVAL_SAMPLES)
     title = f"{trainer.recipe.name} after {trainer.steps} steps"
     if fake.ndim == 2:
         fig = plot.plot_samples(trainer.real_batch(EVAL_SAMPLES), fake, title=title)
