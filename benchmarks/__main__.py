@@ -42,8 +42,9 @@ FULL = dict(
              dcgan_sizes=[32, 64], dcgan_batch=128, repeats=3,
              precision_sizes=[32, 64], precision_recipes=["dcgan", "wgan", "wgan-gp", "sngan"],
              precision_batches=[64, 128, 512], precision_seconds=0.5),
-    literature=dict(recipe="wgan-gp-toy", data="25gaussians", seeds=list(range(10)), checkpoints=[6000, 12000],
-                    grid=dict(lr_decay_steps=[6000, 12000], lr_floor=[0.1, 0.01]), n_eval=2500, w1_points=500),
+    literature=dict(recipe="wgan-gp-toy", data="25gaussians", seeds=list(range(10)),
+                    checkpoints=[6000, 10000, 15000, 20000],
+                    grid=dict(lr_decay_steps=[6000, 10000], lr_floor=[0.01, 0.003]), n_eval=2500, w1_points=500),
     population=dict(recipe="wgan-gp-toy", data="8gaussians", members=24, steps=30, repeats=3,
                     cuda_steps=200, cuda_warmup=20),
 )
@@ -328,7 +329,7 @@ def main(argv=None) -> int:
     cfg = copy.deepcopy(TINY if args.tiny else QUICK if args.quick else FULL)
     if args.notebooks_dir:
         cfg["notebooks_dir"] = args.notebooks_dir
-    elif args.tiny:  # never the course's notebooks: a two-cell stand-in
+    elif args.tiny and "notebooks" in (args.only or DEFAULT_SECTIONS):  # a two-cell stand-in, not the course
         cfg["notebooks_dir"] = str(_tiny_notebook(pathlib.Path(args.out) / "tiny_notebooks"))
     if args.threads:
         cfg["threads"] = args.threads

@@ -41,9 +41,9 @@ from .train import HISTORY_KEYS, default_threads
 
 __all__ = ["Population", "StackedMLP", "member_penalties", "HostStreams", "DeviceStream", "PER_MEMBER"]
 
-#: Recipe fields that may differ inside one vectorised group; the others fix the computation's shape
-PER_MEMBER = ("gp_lambda", "clip", "lr_g", "lr_d", "betas", "one_sided", "lr_decay_steps", "lr_floor",
-              "name", "source", "note")
+#: Recipe fields that may differ inside one vectorised group; the others (the computation's shape,
+#: the optimiser's settings and schedule) are shared by a group
+PER_MEMBER = ("gp_lambda", "clip", "one_sided", "name", "source", "note")
 
 
 # ------------------------------------------------------------------------- the population
@@ -208,8 +208,15 @@ class Population:
         self._history[k]["events"].append({"step": bad_step, "name": "diverged", "value": self.diverged[k]})
         warnings.warn(self.diverged[k], RuntimeWarning, stacklevel=3)
 
+    def _sync(self):
+        """Copy every group's stacked weights into the members' own modules."""
+        for group in self.groups:
+            if group.members:
+                group.write_back()
+
     def _snapshot(self) -> dict:
         """member -> (steps, generator weights, critic weights), for the members still training."""
+        self._sync()
         return {k: (self.steps, copy.deepcopy(self.generators[k].state_dict()),
                     copy.deepcopy(self.critics[k].state_dict()))
                 for group in self.groups for k in group.members}
@@ -232,12 +239,14 @@ class Population:
         """Member ``k``'s ``(generator, critic)``: plain ``MLPGenerator`` / ``MLPCritic`` copies."""
         if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < len(self.members):
             raise ValueError(f"k must be a member index in 0..{len(self.members) - 1}, got {k!r}")
+        self._sync()
         return copy.deepcopy(self.generators[k]), copy.deepcopy(self.critics[k])
 
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None) -> list:
         """``n`` samples ``(n, 2)`` on the CPU per member; member k's noise is seeded like its
         ``Trainer.sample`` (``seed_k + 1``, or ``seed``), apart from the training streams."""
+        self._sync()
         out = []
         for (_, member_seed), generator in zip(self.members, self.generators):
             rng = torch.Generator().manual_seed(member_seed + 1 if seed is None else seed)

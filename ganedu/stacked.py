@@ -7,19 +7,22 @@ members' layers and applies all K at once, one ``torch.baddbmm`` per layer:
            y_k = b_k + x_k W_k^\top \quad \text{for every member } k.
 
 A :class:`Group` runs the Trainer's step (``ganedu.train.Trainer.step``) for members that share the
-shape of their computation. The loss it minimises is :math:`\sum_k L_k`: member k's loss depends on
-member k's weights only, so each member gets exactly its own gradient; each member has its own
-param group (its learning rate, betas) in torch's Adam or RMSprop, and its own λ and clip value.
+shape of their computation and their optimiser's settings. The loss it minimises is
+:math:`\sum_k L_k`: member k's loss depends on member k's weights only, so each member gets exactly
+its own gradient; torch's Adam or RMSprop on the stacked weights updates each weight on its own,
+so it is one optimiser per member; each member has its own λ, clip value and one-sidedness.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
 
 from .data import sample_toy
-from .lipschitz import clip_weights_, gradient_norms, input_gradient, interpolate, penalty_from_norms
+from .lipschitz import gradient_norms, input_gradient, interpolate, penalty_from_norms
 from .losses import LOSSES
-from .train import DIAGNOSE_SAMPLES
+from .train import DIAGNOSE_SAMPLES, frozen
 
 __all__ = ["StackedMLP", "member_penalties", "HostStreams", "DeviceStream", "Group"]
 
@@ -27,37 +30,54 @@ ACTIVATIONS = (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.ELU)  # elementwise: the same 
 
 
 # ------------------------------------------------------------------------- K networks as one
-class StackedMLP:
+class StackedMLP(nn.Module):
     r"""K MLPs of one layout run as one network: input ``(K, B, in)`` -> output ``(K, B, out)``.
 
-    Per Linear layer the members' weights are stacked, :math:`W` ``(K, out, in)``, :math:`b` ``(K, out)``,
-    and :math:`y_k = b_k + x_k W_k^\top` is one ``torch.baddbmm``. The stack is a copy: build a new
-    StackedMLP after each optimiser step. ``frozen=True`` detaches the weights (no gradient into them).
+    Per Linear layer the members' weights are stacked into one parameter, :math:`W` ``(K, out, in)``,
+    :math:`b` ``(K, out)``, and :math:`y_k = b_k + x_k W_k^\top` is one ``torch.baddbmm``. These
+    stacked tensors are what the optimiser updates (an elementwise optimiser on them is K separate
+    optimisers); :meth:`write_to` copies member k's slice back into its own ``MLPGenerator`` /
+    ``MLPCritic``.
     """
 
-    def __init__(self, nets, *, frozen: bool = False):
-        self.layers = []
+    def __init__(self, nets):
+        super().__init__()
+        self.stacked, self.kinds = nn.ParameterList(), []
         for layer_k in zip(*(net.net for net in nets)):          # layer i of every member
             if isinstance(layer_k[0], nn.Linear):
-                W = torch.stack([layer.weight for layer in layer_k])  # (K, out, in)
-                b = torch.stack([layer.bias for layer in layer_k])    # (K, out)
-                if frozen:
-                    W, b = W.detach(), b.detach()
-                self.layers.append((W.transpose(1, 2), b.unsqueeze(1)))  # (K, in, out), (K, 1, out)
+                for name in ("weight", "bias"):                   # (K, out, in) and (K, out)
+                    self.stacked.append(nn.Parameter(torch.stack([getattr(l, name).detach() for l in layer_k])))
+                self.kinds.append("linear")
             elif isinstance(layer_k[0], ACTIVATIONS):
-                self.layers.append(layer_k[0])                    # an activation, elementwise
+                self.kinds.append(layer_k[0])                     # an activation, elementwise
             else:
                 raise ValueError(f"StackedMLP stacks Linear layers and elementwise activations, got "
                                  f"{type(layer_k[0]).__name__} (normalisation layers are per member)")
 
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        for layer in self.layers:
-            if isinstance(layer, tuple):
-                W_t, b = layer
-                x = torch.baddbmm(b, x, W_t)                       # (K, B, out) = b + x Wᵀ
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        params = iter(self.stacked)
+        for kind in self.kinds:
+            if kind == "linear":
+                W, b = next(params), next(params)
+                x = torch.baddbmm(b.unsqueeze(1), x, W.transpose(1, 2))  # (K, B, out) = b + x Wᵀ
             else:
-                x = layer(x)
+                x = kind(x)
         return x
+
+    @torch.no_grad()
+    def write_to(self, nets):
+        """Copy slice k of every stacked parameter into ``nets[k]`` (its own Linear layers)."""
+        for k, net in enumerate(nets):
+            own = [p for layer in net.net if isinstance(layer, nn.Linear) for p in (layer.weight, layer.bias)]
+            for mine, theirs in zip(own, self.stacked):
+                mine.copy_(theirs[k])
+
+    @torch.no_grad()
+    def clamp_(self, c: torch.Tensor):
+        """Member k's weights into :math:`[-c_k, c_k]` (WGAN's clipping, one c per member; inf: none)."""
+        for p in self.stacked:
+            bound = c.view(-1, *[1] * (p.ndim - 1))               # (K, 1, ...)
+            p.copy_(torch.maximum(torch.minimum(p, bound), -bound))
 
 
 def member_penalties(critic, x_hat: torch.Tensor, one_sided: torch.Tensor, *, any_one_sided: bool = True,
@@ -130,48 +150,62 @@ class DeviceStream:
 
 # ------------------------------------------------------------------------- one vectorised group
 class Group:
-    """Members whose computation has one shape, trained as one vectorised GAN (the Trainer's step)."""
+    """Members whose computation has one shape, trained as one vectorised GAN (the Trainer's step).
+
+    The members share every Recipe field but λ, the clip value and one-sidedness (so also their
+    learning rates, betas and schedule): one Adam (or RMSprop) over the stacked parameters is then
+    exactly one optimiser per member, since both update every weight on its own.
+    """
 
     def __init__(self, members, recipes, generators, critics, *, graph_ready: bool):
         self.shape = recipes[members[0]]                           # the fields all members share
         self.members, self.recipes = list(members), recipes        # global member indices
-        self.generators, self.critics = generators, critics        # all members' modules
-        self.opt_g = self._optimizer(generators, "lr_g", graph_ready)
-        self.opt_d = self._optimizer(critics, "lr_d", graph_ready)
+        self.generators, self.critics = generators, critics        # all members' own modules
+        self.G = StackedMLP([generators[k] for k in self.members])
+        self.C = StackedMLP([critics[k] for k in self.members])
+        self.opt_g = self._optimizer(self.G, self.shape.lr_g, graph_ready)
+        self.opt_d = self._optimizer(self.C, self.shape.lr_d, graph_ready)
         self.refresh()
 
-    def _optimizer(self, modules, lr_name, graph_ready):
-        """torch's Adam (fused where available, as the Trainer) or RMSprop; one param group per member."""
-        device = next(modules[self.members[0]].parameters()).device
-        groups = [dict(params=list(modules[k].parameters()), lr=getattr(self.recipes[k], lr_name))
-                  for k in self.members]
-        for group, k in zip(groups, self.members):
-            if graph_ready:                                        # a 0-d device tensor, set with fill_
-                group["lr"] = torch.tensor(group["lr"], device=device)
-            if self.shape.optimizer == "adam":
-                group["betas"] = self.recipes[k].betas
+    def _optimizer(self, stacked, lr, graph_ready):
+        """torch's Adam (fused where available, as the Trainer) or RMSprop, over the stacked parameters."""
+        if graph_ready:                                            # a 0-d device tensor, set with fill_
+            lr = torch.tensor(float(lr), device=stacked.stacked[0].device)
         if self.shape.optimizer == "rmsprop":
-            return torch.optim.RMSprop(groups, capturable=graph_ready)
+            return torch.optim.RMSprop(stacked.parameters(), lr=lr, capturable=graph_ready)
         try:
-            return torch.optim.Adam(groups, fused=True, capturable=graph_ready)
+            return torch.optim.Adam(stacked.parameters(), lr=lr, betas=self.shape.betas, fused=True,
+                                    capturable=graph_ready)
         except (TypeError, RuntimeError):
-            return torch.optim.Adam(groups, capturable=graph_ready)
+            return torch.optim.Adam(stacked.parameters(), lr=lr, betas=self.shape.betas, capturable=graph_ready)
 
     def refresh(self):
         """Per-member hyperparameters as device tensors, for the members still training."""
-        device = next(self.critics[self.members[0]].parameters()).device if self.members else "cpu"
+        device = self.C.stacked[0].device
         recipes = [self.recipes[k] for k in self.members]
         self.gp_lambda = torch.tensor([r.gp_lambda for r in recipes], device=device)  # (K,)
         self.one_sided = torch.tensor([r.one_sided for r in recipes], device=device)  # (K,)
         self.any_one_sided = any(r.one_sided for r in recipes)
+        clips = [math.inf if r.clip is None else r.clip for r in recipes]
+        self.clip = torch.tensor(clips, device=device) if any(r.clip is not None for r in recipes) else None
+
+    def write_back(self):
+        """Copy the stacked weights into the members' own modules (to sample, save or look at them)."""
+        self.G.write_to([self.generators[k] for k in self.members])
+        self.C.write_to([self.critics[k] for k in self.members])
 
     def drop(self, k: int):
-        """Stop training member ``k``: out of the stack and out of both optimisers."""
-        i = self.members.index(k)
-        for opt in (self.opt_g, self.opt_d):
-            for p in opt.param_groups.pop(i)["params"]:
-                opt.state.pop(p, None)
-        self.members.pop(i)
+        """Stop training member ``k``: its slice leaves the stacked weights and the optimiser states."""
+        keep = [i for i, m in enumerate(self.members) if m != k]
+        for stacked, opt in ((self.G, self.opt_g), (self.C, self.opt_d)):
+            for i, p in enumerate(stacked.stacked):
+                q = nn.Parameter(p.detach()[keep].clone())
+                state = opt.state.pop(p, {})
+                opt.state[q] = {name: v[keep].clone() if isinstance(v, torch.Tensor) and v.ndim else v
+                                for name, v in state.items()}      # Adam's moments (K, ...); step stays
+                stacked.stacked[i] = q
+            opt.param_groups[0]["params"] = list(stacked.parameters())
+        self.members.remove(k)
         self.refresh()
 
     def n_critic_now(self, step: int) -> int:
@@ -181,14 +215,14 @@ class Group:
         return self.shape.n_critic
 
     def schedule_lr(self, step: int):
-        """Each member's learning rates times its own decay factor at this step (Recipe.lr_factor)."""
-        for opt, lr_name in ((self.opt_g, "lr_g"), (self.opt_d, "lr_d")):
-            for group, k in zip(opt.param_groups, self.members):
-                lr = getattr(self.recipes[k], lr_name) * self.recipes[k].lr_factor(step)
+        """The members' learning rates times their decay factor at this step (Recipe.lr_factor)."""
+        for opt, lr in ((self.opt_g, self.shape.lr_g), (self.opt_d, self.shape.lr_d)):
+            value = lr * self.shape.lr_factor(step)
+            for group in opt.param_groups:
                 if isinstance(group["lr"], torch.Tensor):
-                    group["lr"].fill_(lr)
+                    group["lr"].fill_(value)
                 else:
-                    group["lr"] = lr
+                    group["lr"] = value
 
     def critic_step(self, stream, diagnose: bool):
         """One update of every member's critic. Returns stats ``(K, 4)``: loss, W estimate, gp, mean norm."""
@@ -196,10 +230,8 @@ class Group:
         d_loss_fn = LOSSES[self.shape.loss][0]
         real = stream.real(members, B)                                        # (K, B, 2)
         with torch.no_grad():
-            fake = StackedMLP([self.generators[k] for k in members])(
-                stream.noise(members, B, self.generators[members[0]].z_dim))  # (K, B, 2)
-        critic = StackedMLP([self.critics[k] for k in members])
-        score = lambda x: critic(x).squeeze(-1)                               # (K, B, 2) -> (K, B)
+            fake = self.G(stream.noise(members, B, self.generators[members[0]].z_dim))  # (K, B, 2)
+        score = lambda x: self.C(x).squeeze(-1)                               # (K, B, 2) -> (K, B)
         # forward: scores and each member's loss
         real_scores, fake_scores = score(real), score(fake)                   # (K, B)
         loss = torch.vmap(d_loss_fn)(real_scores, fake_scores)                # (K,)
@@ -218,9 +250,8 @@ class Group:
         loss.sum().backward()
         # update, then each member's constraint
         self.opt_d.step()
-        for k in members:
-            if self.recipes[k].clip is not None:
-                clip_weights_(self.critics[k], self.recipes[k].clip)          # w <- clip(w, -c_k, c_k)
+        if self.clip is not None:
+            self.C.clamp_(self.clip)                                          # w <- clip(w, -c_k, c_k)
         w_estimate = real_scores.mean(1) - fake_scores.mean(1)                # E C_k(x) - E C_k(G_k(z))
         return torch.stack([loss, w_estimate, gp, norms.mean(1)], 1).detach()  # (K, 4)
 
@@ -228,15 +259,15 @@ class Group:
         """One update of every member's generator through its (frozen) critic. Returns the losses (K,)."""
         members, B = self.members, self.shape.batch_size
         g_loss_fn = LOSSES[self.shape.loss][1]
-        critic = StackedMLP([self.critics[k] for k in members], frozen=True)
-        generator = StackedMLP([self.generators[k] for k in members])
-        # forward
-        z = stream.noise(members, B, self.generators[members[0]].z_dim)      # (K, B, z_dim)
-        fake_scores = critic(generator(z)).squeeze(-1)                        # (K, B)
-        loss = torch.vmap(g_loss_fn)(fake_scores)                             # (K,)
-        # backward, update
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.sum().backward()
+        with frozen(self.C):
+            # forward
+            z = stream.noise(members, B, self.generators[members[0]].z_dim)  # (K, B, z_dim)
+            fake_scores = self.C(self.G(z)).squeeze(-1)                       # (K, B)
+            loss = torch.vmap(g_loss_fn)(fake_scores)                         # (K,)
+            # backward
+            self.opt_g.zero_grad(set_to_none=True)
+            loss.sum().backward()
+        # update
         self.opt_g.step()
         return loss.detach()
 

@@ -44,11 +44,15 @@ def test_each_member_equals_its_separate_trainer_run():
         (r("wgan-gp-toy", n_critic=5, gp_lambda=10.0), 3),
         (r("wgan-gp-toy", n_critic=5, one_sided=True, lr_decay_steps=10), 4),
         (r("wgan-toy"), 0),                                          # RMSprop, clip 0.01, n_critic 5
-        (r("wgan-toy", clip=0.05, lr_g=5e-4), 1),
+        (r("wgan-toy", clip=0.05), 1),                               # with the one above: 2 clip values
         (r("nsgan-toy"), 5),                                         # another loss
+        (r("wgan-gp-toy", gp_lambda=1.0, one_sided=True), 5),        # with member 0: λ and one-sided
+        (r("wgan-gp-toy", gp_lambda=10.0, clip=0.02), 6),            # ... and clipping beside the penalty
     ]
     pop = Population(members, "8gaussians", device="cpu", flush_every=7)
-    assert pop.rng == "host" and len(pop.groups) == 5                # by n_critic, penalty on/off, loss...
+    # groups by shape and optimiser settings: {0, 9, 10}, {1}, {2}, {3}, {4}, {5}, {6, 7}, {8}
+    assert pop.rng == "host" and sorted(g.members for g in pop.groups) == \
+        [[0, 9, 10], [1], [2], [3], [4], [5], [6, 7], [8]]
     for _ in range(20):
         pop.step()
     samples = pop.sample(100)
@@ -108,9 +112,10 @@ def test_member_penalties_equal_a_per_member_per_sample_loop():
         torch.testing.assert_close(gp[k], expected)
         # and its gradient wrt member k's weights (the double backward), untouched by the others
         params = list(critic.parameters())[:-1]                     # the output bias has no input gradient
-        ours = torch.autograd.grad(gp[k], params, retain_graph=True)
+        ours = torch.autograd.grad(gp[k], list(stacked.stacked)[:-1], retain_graph=True)  # (K, ...) each
         for a, b in zip(ours, torch.autograd.grad(expected, params)):
-            torch.testing.assert_close(a, b)
+            torch.testing.assert_close(a[k], b)
+            assert not a[[i for i in range(3) if i != k]].any()
     two_sided, _ = member_penalties(lambda x: stacked(x).squeeze(-1), x_hat, torch.zeros(3, dtype=torch.bool))
     assert gp[1] < two_sided[1]                                      # some norms were below 1
     assert norms.shape == (3, 7)
