@@ -213,6 +213,7 @@ MOVES = {  # recipe -> (generator steps, overrides) of a short run on 8gaussians
 }
 
 
+@pytest.mark.training_outcome
 @pytest.mark.parametrize("recipe", sorted(MOVES))
 def test_every_recipe_moves_towards_the_data(recipe):
     """W1 from the generator's samples to the data falls after a short run (8gaussians)."""
@@ -229,6 +230,7 @@ def test_every_recipe_is_covered():
     assert set(MOVES) | {"dcgan"} == set(RECIPES)
 
 
+@pytest.mark.training_outcome
 def test_dcgan_recipe_on_digits_improves_frechet():
     from ganedu.data import load_digits
     from ganedu.metrics import frechet_distance
@@ -242,15 +244,6 @@ def test_dcgan_recipe_on_digits_improves_frechet():
     assert after < 0.7 * before, f"Frechet {before:.2f} -> {after:.2f}"
 
 
-def test_wgan_gp_covers_more_modes_after_training():
-    t = Trainer.from_recipe("wgan-gp-toy", "8gaussians", device="cpu", seed=0)
-    modes, std = toy_modes("8gaussians"), toy_std("8gaussians")
-    before = mode_coverage(t.sample(2500), modes, std)
-    t.train(400, progress=False)
-    after = mode_coverage(t.sample(2500), modes, std)
-    assert after["modes"] > before["modes"] and after["hq"] > before["hq"]
-
-
 def steps_to_quality(trainer, data, need_modes, max_steps, every=250):
     """The first checked step with >= need_modes modes and >= 90% HQ on 2,500 samples, or None."""
     modes, std = toy_modes(data), toy_std(data)
@@ -262,13 +255,27 @@ def steps_to_quality(trainer, data, need_modes, max_steps, every=250):
     return None, m
 
 
+# Training-outcome tests (marker training_outcome; `make test` runs them again under
+# ATEN_CPU_CAPABILITY=default): float rounding differs between CPU kernels and a GAN's trajectory is
+# chaotic, so each claim is checked on several seeds at a horizon with a measured margin (issue 14).
+QUALITY_SEEDS = (0, 1, 2)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.training_outcome
+@pytest.mark.parametrize("seed", QUALITY_SEEDS)
 def test_fast_toy_wgan_gp_reaches_all_modes_within_3000_steps(seed):
-    """Issue target: 8/8 modes and >= 90% high-quality samples within 3,000 generator steps."""
+    """Issue target: 8/8 modes and >= 90% high-quality samples within 3,000 generator steps, every seed.
+
+    Measured (seeds 0-4, ATEN_CPU_CAPABILITY = default and avx2): first reached at 1,750-2,000 steps
+    and held to 3,000. Coverage before ~1,500 steps is chaotic (seed 0 covers 1-5 modes at 250-750
+    steps, and 0 at 400 on an AVX-512 CPU), so "more modes after training" is checked here, at quality.
+    """
     t = Trainer.from_recipe("wgan-gp-toy", "8gaussians", device="cpu", seed=seed)
+    before = mode_coverage(t.sample(2500), toy_modes("8gaussians"), toy_std("8gaussians"))
     step, last = steps_to_quality(t, "8gaussians", 8, 3000)
     assert step is not None, f"8gaussians, seed {seed}: not reached in 3000 steps, last check {last}"
+    assert last["modes"] > before["modes"] and last["hq"] > before["hq"], (before, last)
 
 
 @pytest.mark.slow
