@@ -208,6 +208,9 @@ def test_sample_does_not_disturb_training_stream():
 MOVES = {  # recipe -> (generator steps, overrides) of a short run on 8gaussians
     "gan": (400, {}), "nsgan": (400, {}),  # the paper GANs at their own width (512)
     "wgan": (300, dict(width=64, lr_g=5e-4, lr_d=5e-4)),  # the paper's 5e-5 needs thousands of steps
+    # FRAGILE (issue 14, not fixed): seed 0 ends at W1 ratio 0.779 on default and avx2 kernels (bound 0.8);
+    # seeds 1 and 2 at 2.21 and 0.79, and at 600/900 steps ratios of 0.6-1.46: the paper's WGAN-GP
+    # (lr 1e-4, n_critic 5) does not reliably move towards the data in a few hundred steps.
     "wgan-gp": (300, dict(width=64)), "sngan": (300, dict(width=64)),
     **{name: (300, {}) for name in ("gan-toy", "nsgan-toy", "wgan-toy", "wgan-gp-toy", "sngan-toy")},
 }
