@@ -16,7 +16,7 @@ NOTEBOOK_ARGS ?=
 
 help:
 	@echo "make lab    - set up and open the course in JupyterLab"
-	@echo "make test   - set up and run all tests (unit, widgets, browser, notebooks)"
+	@echo "make test   - set up and run all tests (unit, widgets, browser, notebooks; training outcomes on two kernel sets)"
 	@echo "make student / make slides / make bench - student versions, offline decks, benchmarks"
 
 $(STAMP): pyproject.toml
@@ -33,11 +33,13 @@ lab: setup
 	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 # Two pytest workers on one thread each (a 2-core laptop or CI box); nbval keeps each notebook's
-# cells on one worker (--dist loadscope); then the widget tests again under ipywidgets 7.7.1.
+# cells on one worker (--dist loadscope); then the training-outcome tests again on PyTorch's portable
+# CPU kernels (mk/kernels.mk) and the widget tests again under ipywidgets 7.7.1.
 TEST_WORKERS ?= 2
 test: setup
 	GANEDU_QUICK=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(PY) -m pytest tests notebooks --nbval-lax \
 		-n $(TEST_WORKERS) --dist loadscope -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-kernels
 	$(MAKE) --no-print-directory test-widgets7
 
 clean:

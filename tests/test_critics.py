@@ -104,6 +104,7 @@ def test_train_critic_fixed_first_loss_matches_hand_computation(loss):
     assert losses[0] == pytest.approx(float(expected), rel=1e-5, abs=1e-6)
 
 
+@pytest.mark.training_outcome
 def test_train_critic_fixed_clips_every_parameter_and_learns_direction():
     torch.manual_seed(0)
     critic = MLPCritic(width=16, depth=2)
@@ -163,6 +164,7 @@ def test_linear_fit_r2_against_numpy():
         critics.linear_fit_r2(torch.tensor(v), torch.tensor(x[:10]))
 
 
+@pytest.mark.training_outcome
 def test_estimate_from_samples_on_parallel_lines():
     g = torch.Generator().manual_seed(0)
     real, fake = sample_parallel_lines(0.5, 1000, generator=g)

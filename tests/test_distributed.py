@@ -327,14 +327,53 @@ def test_amp_trainer_runs_bf16_convs_and_a_float32_penalty():
         distributed.enable_amp(tiny_image_trainer(), dtype=torch.float16)
 
 
-def test_channels_last_gives_the_same_update():
+def gradients_of_first_step(trainer, net):
+    """The gradients the first optimiser step of ``net`` ("critic" or "generator") applies, from the initial state."""
+    opt = trainer.opt_d if net == "critic" else trainer.opt_g
+    seen = []
+
+    def keep_first(optimizer, args, kwargs):
+        if not seen:
+            seen.extend(p.grad.detach().clone() for group in optimizer.param_groups for p in group["params"])
+
+    handle = opt.register_step_pre_hook(keep_first)
+    trainer.critic_step(trainer.recipe) if net == "critic" else trainer.generator_step(trainer.recipe)
+    handle.remove()
+    return seen
+
+
+# Relative tolerance on a whole gradient tensor: channels-last sums the same products in another
+# order (NHWC vs NCHW kernels), float32 rounding ~6e-8 per add; measured ||g_nhwc - g_plain|| / ||g_plain||
+# <= 5.6e-7 for every tensor under ATEN_CPU_CAPABILITY = default and avx2 (issue 14), so 1e-5 leaves an
+# 18x margin; a wrong layout or a skipped conversion gives O(1).
+GRAD_RTOL = 1e-5
+
+
+@pytest.mark.parametrize("net", ["critic", "generator"])
+def test_channels_last_gives_the_same_gradients(net):
+    """Compare the gradients, not the parameters after an Adam step: Adam's first update is
+    lr * g / (|g| + eps), about +-lr for *every* element however small its gradient, so an element
+    whose gradient is at rounding level (here generator.net.0.weight) moves by +-lr in either layout
+    and the parameters may differ by 2 lr with nothing wrong."""
     plain, nhwc = tiny_image_trainer(), distributed.channels_last_(tiny_image_trainer())
     assert nhwc.critic.net[0].weight.is_contiguous(memory_format=torch.channels_last)
-    plain.train(1, progress=False)
+    ref, got = gradients_of_first_step(plain, net), gradients_of_first_step(nhwc, net)
+    assert len(ref) == len(got) > 0
+    for r, g in zip(ref, got):
+        assert g.shape == r.shape
+        err = float((g - r).norm()) / max(float(r.norm()), 1e-30)
+        assert err <= GRAD_RTOL, f"{net} gradient differs by {err:.2e} (relative norm)"
+
+
+def test_channels_last_survives_training():
+    """A whole step (2 critic updates, 1 generator update) keeps the kernels channels-last. (Its
+    parameters are not compared with a plain run's: after Adam's first update they differ by up to
+    2 lr wherever the gradient is at rounding level, and the losses by ~1e-3 after 3 steps under
+    ATEN_CPU_CAPABILITY=default; the gradients above are the principled comparison.)"""
+    nhwc = distributed.channels_last_(tiny_image_trainer())
     nhwc.train(1, progress=False)
-    a, b = plain_state(plain), plain_state(nhwc)
-    for k in a:
-        torch.testing.assert_close(b[k], a[k], rtol=1e-4, atol=1e-5, msg=k)
+    assert nhwc.critic.net[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert all(torch.isfinite(p).all() for p in nhwc.critic.parameters())
 
 
 def test_cli_scaling_flags(tmp_path, monkeypatch, capsys):

@@ -42,6 +42,7 @@ def test_the_default_is_the_paper_wgan_gp_at_the_showdown_width():
     assert (d.lr_g, d.betas, d.gp_lambda, d.n_critic) == (1e-4, (0.0, 0.9), 10.0, 5)
 
 
+@pytest.mark.training_outcome
 def test_reference_solution_passes_and_the_verdict_is_the_exact_w1(capsys):
     assert check_beat_default(solution, steps=STEPS, seed=0) is True
     assert RESULTS["beat_default"] is True
@@ -89,6 +90,7 @@ def test_pitfalls_are_caught_before_training(choice, words, capsys, monkeypatch)
     assert not any(w in out for w in SOLUTION_WORDS)
 
 
+@pytest.mark.training_outcome
 def test_a_choice_that_does_not_beat_the_default_is_explained(capsys):
     # a change too small to matter: still the paper's learning rate and momentum
     assert check_beat_default(lambda: default_recipe().replace(lr_g=1.05e-4), steps=STEPS) is False

@@ -29,6 +29,14 @@ def test_make_test_runs_units_notebooks_and_widgets7():
     out = dry_run("test")
     assert "pytest tests notebooks --nbval-lax" in out and "GANEDU_QUICK=1" in out
     assert "test-widgets7" in out or "ipywidgets==7.7.1" in out
+    assert "test-kernels" in out
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/make"), reason="make is not installed")
+def test_make_test_kernels_reruns_the_training_outcome_tests_on_the_portable_kernels():
+    out = dry_run("test-kernels")
+    assert "ATEN_CPU_CAPABILITY=$k" in out and "for k in default;" in out
+    assert "-m training_outcome" in out and "GANEDU_QUICK=1" in out
 
 
 def test_ci_calls_the_readme_test_command():
