@@ -233,6 +233,18 @@ def _headline(results):
         same = thr["same_config"]
         parts = [f"{v['trainer_ratio_cpu']:.2f}x {k}" for k, v in same.items() if k != "ganedu.Trainer"]
         lines.append("- ganedu.Trainer at the baseline's settings, steps/s (CPU): " + "; ".join(parts))
+    gpu = results.get("gpu", {}).get("result") or {}
+    toy, ttq_gpu, dcgan = gpu.get("toy", {}).get("wgan-gp-toy"), gpu.get("time_to_quality"), gpu.get("dcgan") or {}
+    if toy and "cpu" in toy:
+        lines.append(f"- {gpu['device']}: wgan-gp-toy at {toy['graph']:.0f} generator steps/s (step replayed as a "
+                     f"CUDA graph), {toy['graph_over_cpu']:.1f}x the same machine's CPU; "
+                     + (f"8/8 modes and ≥ 90% HQ in {ttq_gpu['median_train_s']:.2f} s of training (median, "
+                        f"{ttq_gpu['reached']} seeds)" if ttq_gpu and ttq_gpu.get("median_train_s") else ""))
+    for size, rows in dcgan.items():
+        if isinstance(rows, dict) and "ganedu (fp32)" in rows:
+            lines.append(f"- {gpu['device']}: dcgan {size}, batch 128: {rows['ganedu (fp32)']['vs_tutorial']:.2f}x the "
+                         f"PyTorch DCGAN tutorial loop's images/s in float32, "
+                         f"{rows['ganedu (--amp --channels-last)']['vs_tutorial']:.2f}x with --amp --channels-last")
     return (["## Headline", ""] + lines + [""]) if lines else []
 
 

@@ -58,8 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--download", action="store_true",
                    help="download MNIST / Fashion-MNIST / CIFAR-10 into --data-root if absent")
     s.add_argument("--amp", action="store_true",
-                   help="bf16 mixed precision (CUDA; the gradient penalty stays float32)")
-    s.add_argument("--channels-last", action="store_true", help="channels-last conv kernels (GPU tensor cores)")
+                   help="bf16 mixed precision (CUDA; the gradient penalty stays float32); with "
+                        "--channels-last it was 1.1-1.7x faster from batch 128 up on an H200, no faster at 64")
+    s.add_argument("--channels-last", action="store_true",
+                   help="channels-last conv kernels (GPU tensor cores); use with --amp, from batch 128 up")
     s.add_argument("--sync-bn", action="store_true",
                    help="with several GPUs: BatchNorm statistics over all processes (default: per process)")
     s.add_argument("--workers", type=int, default=0, help="DataLoader worker processes for image datasets")
