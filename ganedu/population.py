@@ -30,14 +30,14 @@ import warnings
 
 import torch
 
-from . import get_device, seed_everything, torch_threads
+from . import get_device, seed_everything
 from .assemble import build_models
 from .cuda_graph import StepGraph, graphs_supported
 from .data import TOY_DATASETS, sample_toy, toy_modes, toy_std
 from .metrics import mode_coverage, w1_to_data
 from .recipes import Recipe, get_recipe
 from .stacked import DeviceStream, Group, HostStreams, StackedMLP, member_penalties
-from .train import HISTORY_KEYS, default_threads
+from .train import HISTORY_KEYS, default_threads, run_steps
 
 __all__ = ["Population", "StackedMLP", "member_penalties", "HostStreams", "DeviceStream", "PER_MEMBER"]
 
@@ -158,21 +158,8 @@ class Population:
 
     def train(self, steps: int, callback=None, every: int = 100, progress: bool = True):
         """Run ``steps`` generator steps; call ``callback(population)`` every ``every`` steps."""
-        from tqdm.auto import tqdm
-
-        for name, value in (("steps", steps), ("every", every)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        bar = tqdm(total=steps, disable=not progress, desc=f"population of {len(self.members)}", leave=False)
-        with torch_threads(self.threads):
-            for i in range(1, steps + 1):
-                self.step()
-                if i % every == 0 or i == steps:
-                    self.flush()
-                    bar.update(i - bar.n)
-                    if callback is not None:
-                        callback(self)
-        bar.close()
+        run_steps(self, steps, callback=callback, every=every, progress=progress,
+                  desc=f"population of {len(self.members)}")
         return self.history
 
     # ---- history and divergence ------------------------------------------------------------

@@ -247,24 +247,12 @@ class Trainer:
 
     def train(self, steps: int, callback=None, every: int = 100, progress: bool = True):
         """Run ``steps`` generator steps; call ``callback(trainer)`` every ``every`` steps."""
-        from tqdm.auto import tqdm
+        def postfix():
+            h = self._history
+            return dict(d_loss=f"{h['d_loss'][-1]:.3f}", w=f"{h['w_estimate'][-1]:.3f}") if h["d_loss"] else {}
 
-        for name, value in (("steps", steps), ("every", every)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        bar = tqdm(total=steps, disable=not progress, desc=self.recipe.name, leave=False)
-        with torch_threads(self.threads):  # small CPU models: 1 thread (see default_threads)
-            for i in range(1, steps + 1):
-                self.step()
-                if i % every == 0 or i == steps:
-                    self.flush()
-                    bar.update(i - bar.n)
-                    if self._history["d_loss"]:
-                        bar.set_postfix(d_loss=f"{self._history['d_loss'][-1]:.3f}",
-                                        w=f"{self._history['w_estimate'][-1]:.3f}")
-                    if callback is not None:
-                        callback(self)
-        bar.close()
+        run_steps(self, steps, callback=callback, every=every, progress=progress, desc=self.recipe.name,
+                  postfix=postfix)
         return self.history
 
     # ---- history, divergence, hyperparameters --------------------------------------------
@@ -369,6 +357,30 @@ class Trainer:
         """Resume from ``save``; bit-for-bit on CPU. Loaded with ``weights_only=True``."""
         from .checkpoint import load_trainer
         return load_trainer(cls, path, device=device, generator=generator, critic=critic, data=data)
+
+
+def run_steps(model, steps: int, *, callback=None, every: int = 100, progress: bool = True, desc: str = "",
+              postfix=None):
+    """``steps`` calls of ``model.step()`` on ``model.threads`` CPU threads, with a progress bar;
+    every ``every`` steps (and at the end) ``model.flush()``, then ``callback(model)``.
+    The loop of ``Trainer.train`` and ``Population.train``."""
+    from tqdm.auto import tqdm
+
+    for name, value in (("steps", steps), ("every", every)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    bar = tqdm(total=steps, disable=not progress, desc=desc, leave=False)
+    with torch_threads(model.threads):  # small CPU models: 1 thread (see default_threads)
+        for i in range(1, steps + 1):
+            model.step()
+            if i % every == 0 or i == steps:
+                model.flush()
+                bar.update(i - bar.n)
+                if postfix is not None:
+                    bar.set_postfix(postfix())
+                if callback is not None:
+                    callback(model)
+    bar.close()
 
 
 @contextlib.contextmanager
