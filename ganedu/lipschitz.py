@@ -25,7 +25,7 @@ from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
 from torch.nn.utils import parametrize
 
 __all__ = ["clip_weights_", "interpolate", "input_gradient", "gradient_norms", "penalty_from_norms",
-           "gradient_penalty", "check_no_batchnorm", "power_iteration", "SpectralNormParam",
+           "interpolate_gradient_norms", "gradient_penalty", "check_no_batchnorm", "power_iteration", "SpectralNormParam",
            "spectral_norm", "remove_spectral_norm", "layer_sigmas", "lipschitz_estimate"]
 
 _LAYERS = (nn.Linear, _ConvNd)  # _ConvNd covers Conv1d/2d/3d and ConvTranspose1d/2d/3d
@@ -210,14 +210,38 @@ def check_no_batchnorm(module: nn.Module) -> None:
                 "use norm='layer' or norm='none'")
 
 
+def interpolate_gradient_norms(critic, real: torch.Tensor, fake: torch.Tensor, *, eps: torch.Tensor | None = None,
+                               generator: torch.Generator | None = None, create_graph: bool = False,
+                               max_samples: int | None = None) -> torch.Tensor:
+    r""":math:`\|\nabla_{\hat x} c(\hat x_i)\|_2` at :math:`\hat x_i = \epsilon_i x_i + (1 - \epsilon_i)\tilde x_i`.
+
+    The norms the gradient penalty pushes towards 1 (WGAN-GP Algorithm 1, lines 6–7), also what the
+    course measures as a diagnostic for critics trained without a penalty. ε is drawn for the whole
+    batch (one per sample); ``max_samples`` then keeps only the first points (a cheap diagnostic).
+
+    Args:
+        critic: ``(B, ...) -> (B,)``.
+        real, fake: ``(B, ...)`` samples (detached here).
+        eps, generator: see :func:`interpolate`.
+        create_graph: keep the graph for a second derivative (True inside the penalty).
+        max_samples: use at most this many interpolates.
+    Returns:
+        ``(B,)`` (or ``(max_samples,)``) norms.
+    """
+    x_hat = interpolate(real.detach(), fake.detach(), eps, generator=generator)  # (B, ...)
+    if max_samples is not None:
+        x_hat = x_hat[:max_samples]
+    return gradient_norms(input_gradient(critic, x_hat, create_graph=create_graph))  # (B,)
+
+
 def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, *, eps: torch.Tensor | None = None,
                      one_sided: bool = False, center: float = 1.0,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+                     generator: torch.Generator | None = None, return_norms: bool = False):
     r""":math:`\mathbb{E}_{\hat x}\bigl(\|\nabla_{\hat x} c(\hat x)\|_2 - 1\bigr)^2`, without λ.
 
     Gulrajani et al. 2017 (WGAN-GP), Eq. 3 and Algorithm 1, lines 6–7; the critic loss is
     ``critic_loss_wasserstein(...) + gp_lambda * gradient_penalty(...)`` (λ = 10 in the paper).
-    ``real`` and ``fake`` are detached: the penalty trains the critic only.
+    ``real`` and ``fake`` are detached: the penalty trains the critic only. The Trainer calls this.
 
     Args:
         critic: ``nn.Module`` (or callable) ``(B, ...) -> (B,)``, without BatchNorm.
@@ -225,20 +249,19 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, *, eps: tor
         fake: ``(B, ...)`` generated samples, same shape.
         eps, generator: optional ``(B,)`` mixing weights, or a generator to draw them (see :func:`interpolate`).
         one_sided, center: see :func:`penalty_from_norms`.
+        return_norms: also return the ``(B,)`` norms (the training history keeps their mean).
     Returns:
-        0-d tensor, differentiable wrt the critic's parameters.
+        0-d tensor, differentiable wrt the critic's parameters (and the norms, with ``return_norms``).
     """
     _check_tensor("real", real)
     _check_tensor("fake", fake)
     if isinstance(critic, nn.Module):
         check_no_batchnorm(critic)
-    x_hat = interpolate(real.detach(), fake.detach(), eps, generator=generator)  # (B, ...)
-    grad = input_gradient(critic, x_hat, create_graph=True)  # (B, ...)
-    norms = gradient_norms(grad)  # (B,)
-    return penalty_from_norms(norms, one_sided=one_sided, center=center)
+    norms = interpolate_gradient_norms(critic, real, fake, eps=eps, generator=generator, create_graph=True)
+    penalty = penalty_from_norms(norms, one_sided=one_sided, center=center)  # E (||g|| - 1)²
+    return (penalty, norms) if return_norms else penalty
 
 
-# =========================================================================== 3. spectral norm
 def _as_matrix(weight: torch.Tensor, dim: int = 0) -> torch.Tensor:
     """Reshape a weight to ``(out, -1)``; ``out`` is dim 0 (Linear, Conv) or dim 1 (ConvTranspose)."""
     return weight.movedim(dim, 0).reshape(weight.shape[dim], -1)

@@ -466,11 +466,10 @@ def _diagnostic(ax, trainer, real, fake):
     if recipe.spectral_norm and recipe.gp_lambda == 0:
         from .lipschitz import layer_sigmas
         return plot_sigmas(layer_sigmas(critic), ax=ax, legend=False)
-    from .lipschitz import gradient_norms, input_gradient, interpolate
+    from .lipschitz import interpolate_gradient_norms
     device = _critic_device(critic)
     with evaluating(critic):
-        x_hat = interpolate(real.to(device), fake.to(device))  # one ε per sample
-        norms = gradient_norms(input_gradient(critic, x_hat, create_graph=False))
+        norms = interpolate_gradient_norms(critic, real.to(device), fake.to(device))  # one ε per sample
     return plot_grad_norms(norms, ax=ax, legend=False)
 
 

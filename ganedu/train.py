@@ -28,8 +28,8 @@ import torch
 
 from . import SMALL_MODEL, get_device, seed_everything, torch_threads
 from .losses import LOSSES
-from .lipschitz import (check_no_batchnorm, clip_weights_, gradient_norms, input_gradient,
-                        interpolate, penalty_from_norms)
+from .lipschitz import (check_no_batchnorm, clip_weights_, gradient_penalty, interpolate_gradient_norms,
+                        penalty_from_norms)
 from .recipes import RECIPES, TUNABLE, Recipe, get_recipe
 from .assemble import build_models, make_batch_fn, resolve_data
 from .cuda_graph import StepGraph, graphs_supported
@@ -162,15 +162,14 @@ class Trainer:
         real_scores, fake_scores = self.critic(real), self.critic(fake)
         loss = d_loss_fn(real_scores, fake_scores)
         gp = norms = torch.zeros((), device=self.device)
-        if recipe.gp_lambda > 0 or diagnose:
-            x_hat = interpolate(real, fake, generator=self.rng)   # ε ~ U(0, 1), one per sample
-            if recipe.gp_lambda == 0:                             # a diagnostic only: a few samples
-                x_hat = x_hat[:DIAGNOSE_SAMPLES]
-            grad = input_gradient(self.critic, x_hat, create_graph=recipe.gp_lambda > 0)
-            norms = gradient_norms(grad)                          # ||∇C(x_hat)||_2 per sample
+        if recipe.gp_lambda > 0:                                  # + λ E[(||∇C(x_hat)|| - 1)²]
+            gp, norms = gradient_penalty(self.critic, real, fake, one_sided=recipe.one_sided,
+                                         generator=self.rng, return_norms=True)  # ε ~ U(0, 1) per sample
+            loss = loss + recipe.gp_lambda * gp
+        elif diagnose:                                            # ||∇C(x_hat)|| measured, not penalised
+            norms = interpolate_gradient_norms(self.critic, real, fake, generator=self.rng,
+                                               max_samples=DIAGNOSE_SAMPLES)
             gp = penalty_from_norms(norms, one_sided=recipe.one_sided)
-        if recipe.gp_lambda > 0:
-            loss = loss + recipe.gp_lambda * gp                   # + λ E[(||∇C(x_hat)|| - 1)²]
         # backward
         self.opt_d.zero_grad(set_to_none=True)
         loss.backward()

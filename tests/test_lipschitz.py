@@ -398,3 +398,28 @@ def test_lipschitz_estimate_of_linear_critic_is_weight_norm(shape):
     assert isinstance(est, float)
     assert est == pytest.approx(lin.weight.norm().item(), rel=1e-6)
     assert est == pytest.approx(1.7, rel=1e-5)
+
+
+def test_interpolate_gradient_norms_and_the_penalty_norms_equal_a_per_sample_loop():
+    from ganedu.lipschitz import interpolate_gradient_norms
+    from ganedu.models import MLPCritic
+
+    torch.manual_seed(0)
+    critic = MLPCritic(width=16)
+    real, fake = torch.randn(6, 2), torch.randn(6, 2)
+    eps = torch.rand(6)
+    expected = []
+    for i in range(6):  # the reference: one sample at a time
+        x = (eps[i] * real[i] + (1 - eps[i]) * fake[i]).detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(critic(x[None]).sum(), x)
+        expected.append(g.norm())
+    expected = torch.stack(expected)
+    torch.testing.assert_close(interpolate_gradient_norms(critic, real, fake, eps=eps), expected)
+    penalty, norms = lip.gradient_penalty(critic, real, fake, eps=eps, return_norms=True)
+    torch.testing.assert_close(norms, expected)
+    torch.testing.assert_close(penalty, ((expected - 1) ** 2).mean())
+    # max_samples keeps the first interpolates of a draw for the whole batch (the random stream is unchanged)
+    a, b = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    few = interpolate_gradient_norms(critic, real, fake, generator=a, max_samples=2)
+    torch.testing.assert_close(few, interpolate_gradient_norms(critic, real, fake, generator=b)[:2])
+    assert torch.equal(a.get_state(), b.get_state())
