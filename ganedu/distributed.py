@@ -345,17 +345,7 @@ def enable_amp(trainer, dtype: torch.dtype = torch.bfloat16):
         if not native:
             raise ValueError(f"{torch.cuda.get_device_name(trainer.device)} has no native bfloat16 (it needs "
                              "an Ampere GPU or newer; Colab's T4 is older): train without --amp")
-    for name in ("critic_step", "generator_step"):
-        step = getattr(trainer, name)
-
-        @functools.wraps(step)
-        def autocast_step(*args, _step=step, **kwargs):
-            # no cast cache: a step recorded as a CUDA graph must cast the weights at every replay
-            with torch.autocast(device_type=device_type, dtype=dtype, cache_enabled=False):
-                return _step(*args, **kwargs)
-
-        setattr(trainer, name, autocast_step)
-    trainer.amp = dtype
+    trainer.amp = dtype  # the Trainer runs its critic and generator steps under autocast(dtype)
     return trainer
 
 

@@ -105,6 +105,7 @@ class Trainer:
         self.rng.manual_seed(seed)
         self.next_batch = make_batch_fn(data, self.device, self.rng)
         self.use_cuda_graphs = graphs_supported(self.device)  # False: run every step eagerly
+        self.amp = None  # torch.bfloat16: mixed precision (ganedu.distributed.enable_amp checks and sets it)
         self._graph = None  # the recorded step (StepGraph) and what it was recorded for
         self.opt_g = self._optimizer(self.generator, self.recipe.lr_g)
         self.opt_d = self._optimizer(self.critic, self.recipe.lr_d)
@@ -216,10 +217,21 @@ class Trainer:
 
         Returns the step's statistics as one tensor: d_loss, g_loss, w_estimate, gp, grad_norm.
         """
-        for t in range(n_critic):
-            d_loss, w_estimate, gp, grad_norm = self.critic_step(recipe, diagnose=t == n_critic - 1)
-        g_loss = self.generator_step(recipe)
+        with self._precision():
+            for t in range(n_critic):
+                d_loss, w_estimate, gp, grad_norm = self.critic_step(recipe, diagnose=t == n_critic - 1)
+            g_loss = self.generator_step(recipe)
         return torch.stack([d_loss, g_loss, w_estimate, gp, grad_norm])
+
+    def _precision(self):
+        """``torch.autocast`` to ``self.amp`` (bf16: no loss scaling needed), or nothing in float32.
+
+        No cast cache: a step replayed as a CUDA graph must cast the weights at every replay. The
+        penalty's critic pass runs in float32 whatever this says (``lipschitz.input_gradient``).
+        """
+        if self.amp is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.amp, cache_enabled=False)
 
     def step(self):
         """One generator step after n_critic critic steps, recorded as a CUDA graph on a GPU."""
