@@ -77,8 +77,8 @@ def interpolate(real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor | None
                 generator: torch.Generator | None = None) -> torch.Tensor:
     r""":math:`\hat x = \epsilon x + (1 - \epsilon)\tilde x`, :math:`\epsilon \sim U[0, 1]`, one ε per sample.
 
-    Gulrajani et al. 2017 (WGAN-GP), Algorithm 1, lines 4 and 6. Seed 003 asks what ε is: not a
-    small number, but a fresh uniform draw for *each sample*, shape ``(B, 1, ..., 1)``, broadcast
+    Gulrajani et al. 2017 (WGAN-GP), Algorithm 1, lines 4 and 6. A widely copied pseudocode writes ε as
+    "??? small number?": it is not a small number, but a fresh uniform draw for *each sample*, shape ``(B, 1, ..., 1)``, broadcast
     over that sample's other dims, so x̂ lies on the segment between a real and a fake point.
 
     Args:

@@ -12,8 +12,8 @@ which stay finite for any logit. In float32 the literal ``torch.log(1 - torch.si
 ``-inf`` from :math:`l \approx 17` on (``sigmoid`` rounds to 1), ``torch.log(torch.sigmoid(l))``
 below :math:`l \approx -88`, and their gradients there are NaN.
 
-A note on seed 003 (course notes, "BCE Loss vs Wasserstein Loss"): it writes the discriminator's
-BCE loss as :math:`-[\mathbb{E}\log d(x) + \mathbb{E}(1 - \log d(g(z)))]`, which misplaces the log.
+A note on a widely copied comparison table ("BCE Loss vs Wasserstein Loss"): it writes the
+discriminator's BCE loss as :math:`-[\mathbb{E}\log d(x) + \mathbb{E}(1 - \log d(g(z)))]`, which misplaces the log.
 The correct loss is :math:`-[\mathbb{E}\log d(x) + \mathbb{E}\log(1 - d(g(z)))]`
 (Goodfellow et al. 2014, Eq. 1), implemented by :func:`d_loss_minimax`. The same table's
 Wasserstein entry :math:`\mathbb{E}c(x) - \mathbb{E}c(g(z))` is what the critic *maximises*; the loss

@@ -15,6 +15,16 @@ block's indentation. Without a ``# TASK:`` line the task is taken from the markd
 before the exercise. The check cells that follow are left exactly as they are: run on the stub,
 they raise the friendly ``ExerciseNotDone`` of ``ganedu.exercises.core``.
 
+Prose that answers an exercise or a discussion question sits in a markdown cell between two HTML
+comments (invisible when the notebook is rendered)::
+
+    <!-- BEGIN SOLUTION -->
+    **Answer.** ...
+    <!-- END SOLUTION -->
+
+The student version drops the text between them, markers included, and drops the cell when
+nothing else is left in it.
+
     python -m ganedu.student notebooks/*.ipynb --out student/     (what `make student` runs)
 """
 from __future__ import annotations
@@ -29,6 +39,8 @@ from pathlib import Path
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)#\s*BEGIN SOLUTION\b")
 END = re.compile(r"^[ \t]*#\s*END SOLUTION\b")
 TASK = re.compile(r"^[ \t]*#\s*TASK:\s*(?P<text>.*?)\s*$")
+MD_BEGIN = re.compile(r"<!--\s*BEGIN SOLUTION\s*-->")
+MD_END = re.compile(r"<!--\s*END SOLUTION\s*-->")
 COMMENT = re.compile(r"^[ \t]*#(?!\s*(BEGIN|END) SOLUTION\b)\s?(?P<text>.*?)\s*$")
 MAX_TASK_CHARS = 300
 
@@ -105,6 +117,30 @@ def solution_blocks(source: str, where: str = "cell") -> list[tuple[int, int]]:
     return blocks
 
 
+def drop_markdown_solutions(text: str, where: str = "cell") -> str:
+    """``text`` without its ``<!-- BEGIN SOLUTION -->`` ... ``<!-- END SOLUTION -->`` spans."""
+    out, pos = [], 0
+    for begin in MD_BEGIN.finditer(text):
+        if begin.start() < pos:
+            raise SolutionMarkerError(f"{where}: nested '<!-- BEGIN SOLUTION -->'")
+        if MD_END.search(text, pos, begin.start()):
+            raise SolutionMarkerError(f"{where}: '<!-- END SOLUTION -->' without a "
+                                      "'<!-- BEGIN SOLUTION -->' before it")
+        end = MD_END.search(text, begin.end())
+        if end is None:
+            raise SolutionMarkerError(f"{where}: '<!-- BEGIN SOLUTION -->' is never closed by "
+                                      "'<!-- END SOLUTION -->'")
+        out.append(text[pos:begin.start()])
+        pos = end.end()
+        if text[pos:pos + 1] == "\n" and text[begin.start() - 1:begin.start()] in ("", "\n"):
+            pos += 1                                  # the markers' own lines go with them
+    if MD_END.search(text, pos):
+        raise SolutionMarkerError(f"{where}: '<!-- END SOLUTION -->' without a "
+                                  "'<!-- BEGIN SOLUTION -->' before it")
+    out.append(text[pos:])
+    return re.sub(r"\n{3,}", "\n\n", "".join(out)).strip("\n")
+
+
 def stub_source(source: str, fallback_task: str = "", where: str = "cell") -> str:
     """``source`` with every solution block replaced by its task comment and a stub."""
     lines = source.split("\n")
@@ -140,9 +176,16 @@ def make_student_notebook(nb, name: str = "notebook"):
     nb = copy.deepcopy(nb)
     last_markdown = ""
     n_blocks = 0
+    dropped = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
-            last_markdown = _cell_source(cell)
+            source = _cell_source(cell)
+            if MD_BEGIN.search(source) or MD_END.search(source):
+                source = drop_markdown_solutions(source, f"{name}, cell {index}")
+                cell.source = source
+                if not source.strip():
+                    dropped.append(index)
+            last_markdown = source
             continue
         if cell.cell_type != "code":
             continue
@@ -156,6 +199,7 @@ def make_student_notebook(nb, name: str = "notebook"):
         cell.execution_count = None
         cell.metadata.pop("execution", None)
         cell.metadata.pop("collapsed", None)
+    nb.cells = [c for i, c in enumerate(nb.cells) if i not in dropped]
     nb.metadata.pop("widgets", None)
     nb.metadata.setdefault("ganedu", {})["student_version"] = True
     if n_blocks:
@@ -189,7 +233,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ganedu.student",
         description="Write student versions of notebooks: every '# BEGIN SOLUTION ... # END SOLUTION' "
-                    "block becomes a `raise NotImplementedError(\"Exercise: <task>\")` stub, outputs "
+                    "block becomes a `raise NotImplementedError(\"Exercise: <task>\")` stub, prose between "
+                    "'<!-- BEGIN SOLUTION -->' and '<!-- END SOLUTION -->' is dropped, outputs "
                     "are cleared, check cells are kept.")
     parser.add_argument("notebooks", nargs="+", help="notebooks to convert (e.g. notebooks/*.ipynb)")
     parser.add_argument("--out", default="student", help="output folder (default: student)")

@@ -48,7 +48,7 @@ def d_swap(r, f):
     return d_ok(f, r) if len(r) == len(f) else d_ok_softplus(-r, -f)
 
 
-def d_seed003(r, f):  # -[E log D(x) + E (1 - log D(G(z)))]
+def d_misplaced_log(r, f):  # -[E log D(x) + E (1 - log D(G(z)))]
     return -(F.logsigmoid(r).mean() + (1 - F.logsigmoid(f)).mean())
 
 
@@ -125,7 +125,7 @@ def test_checks_are_reachable_from_the_package():
 
 @pytest.mark.parametrize("fn, words", [
     (d_naive, "sigmoid"), (d_clamped, "extreme"), (d_bce_probs, "extreme"),
-    (d_sign, "sign is flipped"), (d_swap, "swapped"), (d_seed003, "seed 003"),
+    (d_sign, "sign is flipped"), (d_swap, "swapped"), (d_misplaced_log, "misplaces the log"),
     (d_sum, "mean"), (d_concat_mean, "differ in size"), (d_real_only, "generated-data term"),
     (d_probabilities, "logits"), (d_item, "no gradient"), (d_per_sample, "one number"),
 ])

@@ -37,12 +37,12 @@ def test_minimax_matches_torch_bce(scores):
     assert_close(L.d_loss_minimax(real, fake), bce, rtol=1e-5, atol=1e-6)
 
 
-def test_seed_003_formula_is_different(scores):
-    # seed 003's -[E log d(x) + E(1 - log d(g(z)))] is not the BCE loss; ours is the correct one.
+def test_misplaced_log_formula_is_different(scores):
+    # the widely copied -[E log d(x) + E(1 - log d(g(z)))] is not the BCE loss; ours is the correct one.
     real, fake = scores
     d_real, d_fake = torch.sigmoid(real), torch.sigmoid(fake)
-    seed_003 = -(torch.log(d_real).mean() + (1 - torch.log(d_fake)).mean())
-    assert not torch.allclose(L.d_loss_minimax(real, fake), seed_003, rtol=1e-2)
+    misplaced = -(torch.log(d_real).mean() + (1 - torch.log(d_fake)).mean())
+    assert not torch.allclose(L.d_loss_minimax(real, fake), misplaced, rtol=1e-2)
 
 
 def test_wasserstein_sign_and_value(scores):

@@ -90,3 +90,36 @@ def test_errors_are_explained():
         oned.optimal_discriminator(np.ones(3), np.ones(4))
     with pytest.raises(ValueError, match="shape"):
         oned.Discriminator1D()(torch.zeros(3, 2))
+
+
+@pytest.mark.parametrize("which", ["mean", "std"])
+def test_nonsaturating_loss_at_d_star_follows_reverse_kl_minus_2js(which):
+    # Arjovsky & Bottou 2017, Theorem 2.5 (notebook 01, discussion question 3): with D* held fixed at
+    # the current generator, the gradient of -E_{p_g} log D* is the gradient of KL(p_g || p_data) - 2 JS.
+    # Central differences of integrals on a fine grid (an independent reference: no autograd, no ganedu loss).
+    x = oned.grid(-12.0, 12.0, 24001)
+    p_data = oned.P_DATA.pdf(x)
+    mean0, std0, h = oned.P_G.means[0], oned.P_G.stds[0], 1e-4
+
+    def p_g(t):
+        return oned.Mixture1D(means=(t if which == "mean" else mean0,), stds=(t if which == "std" else std0,),
+                              weights=(1.0,)).pdf(x)
+
+    def integral(y):
+        return float(np.trapezoid(y, x)) if hasattr(np, "trapezoid") else float(np.trapz(y, x))
+
+    t0 = mean0 if which == "mean" else std0
+    d_star = oned.optimal_discriminator(p_data, p_g(t0))                      # fixed during the step
+
+    def grad(f):
+        return (f(t0 + h) - f(t0 - h)) / (2 * h)
+
+    nonsaturating = grad(lambda t: integral(p_g(t) * -np.log(d_star)))
+    minimax = grad(lambda t: integral(p_g(t) * np.log1p(-d_star)))
+    reverse_kl = grad(lambda t: integral(p_g(t) * np.log(p_g(t) / p_data)))
+    forward_kl = grad(lambda t: integral(p_data * np.log(p_data / p_g(t))))
+    js = grad(lambda t: oned.js_divergence(p_data, p_g(t), x))
+    assert nonsaturating == pytest.approx(reverse_kl - 2 * js, rel=1e-4)
+    assert minimax == pytest.approx(2 * js, rel=1e-4)                          # the minimax loss: 2 JS
+    for wrong in (reverse_kl, forward_kl - 2 * js, 2 * js, -2 * js):           # what it is not
+        assert nonsaturating != pytest.approx(wrong, rel=1e-2)

@@ -12,7 +12,8 @@ from delivery_fixtures import (ANSWER_TASK, NOTEBOOKS, ROOT, fixture_notebook, m
 
 from ganedu.exercises.core import ExerciseNotDone, run_student
 from ganedu.grade import find_exercises
-from ganedu.student import BEGIN, END, SolutionMarkerError, solution_blocks, stub_source, write_student_versions
+from ganedu.student import (BEGIN, END, MD_BEGIN, MD_END, SolutionMarkerError, drop_markdown_solutions,
+                            make_student_notebook, solution_blocks, stub_source, write_student_versions)
 
 
 def _compile_cell(code: str, where: str):
@@ -123,6 +124,32 @@ def test_fixture_student_version(tmp_path):
     assert student.metadata["ganedu"]["student_version"] is True
 
 
+ANSWER = "**Answer.** distinctive-prose-answer: KL minus twice JS."
+
+
+def test_markdown_answers_are_dropped_inline_and_whole_cells_removed():
+    question = "3. What does it minimise?\n<!-- BEGIN SOLUTION -->\n\n   " + ANSWER + "\n\n<!-- END SOLUTION -->\n4. Next question"
+    assert drop_markdown_solutions(question) == "3. What does it minimise?\n4. Next question"
+    assert drop_markdown_solutions("a <!--BEGIN SOLUTION--> b <!-- END SOLUTION --> c") == "a  c"
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell(question), nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_markdown_cell("<!-- BEGIN SOLUTION -->\n" + ANSWER + "\n<!-- END SOLUTION -->")])
+    student = make_student_notebook(nb, "fixture")
+    assert [c.cell_type for c in student.cells] == ["markdown", "code"]      # the answer-only cell is gone
+    assert "distinctive-prose-answer" not in nbformat.writes(student) and "SOLUTION" not in nbformat.writes(student)
+    assert "distinctive-prose-answer" in nbformat.writes(nb)                  # the source is left alone
+
+
+@pytest.mark.parametrize("text, message", [
+    ("<!-- BEGIN SOLUTION --> never closed", "never closed"),
+    ("stray <!-- END SOLUTION -->", "without"),
+    ("<!-- END SOLUTION --> <!-- BEGIN SOLUTION --> x <!-- END SOLUTION -->", "without"),
+    ("<!-- BEGIN SOLUTION --> <!-- BEGIN SOLUTION --> <!-- END SOLUTION --> <!-- END SOLUTION -->", "nested")])
+def test_broken_markdown_markers_are_reported(text, message):
+    with pytest.raises(SolutionMarkerError, match=message):
+        drop_markdown_solutions(text, "nb, cell 3")
+
+
 def test_refuses_to_overwrite_the_source(tmp_path):
     src = write_fixture(tmp_path / "01_fixture.ipynb")
     with pytest.raises(ValueError, match="overwrite"):
@@ -158,8 +185,14 @@ def test_student_version_of_course_notebook(path, student_dir):
     text = (student_dir / path.name).read_text()
     n_blocks = sum(len(solution_blocks(source(c))) for c in original.cells if c.cell_type == "code")
 
-    # no solution left: markers gone, every distinctive solution line gone
+    # no solution left: markers gone, every distinctive solution line gone, answers in prose gone
     assert not any(BEGIN.match(ln) or END.match(ln) for c in student.cells for ln in source(c).splitlines())
+    assert not any(MD_BEGIN.search(source(c)) or MD_END.search(source(c)) for c in student.cells)
+    spans = [s for c in original.cells if c.cell_type == "markdown"
+             for s in re.findall(r"<!--\s*BEGIN SOLUTION\s*-->(.*?)<!--\s*END SOLUTION\s*-->", source(c), re.S)]
+    answers = [ln.strip() for s in spans for ln in s.splitlines() if len(ln.strip()) >= 12]
+    student_text = "\n".join(source(c) for c in student.cells)
+    assert not [ln for ln in answers if ln in student_text], "an answer in prose was left in the student version"
     leaked = [ln for ln in distinctive_solution_lines(original) if ln in text]
     assert not leaked, f"solution lines left in the student version: {leaked}"
     if n_blocks:

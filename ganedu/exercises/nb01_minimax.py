@@ -9,7 +9,7 @@ r"""Checks for notebook 01 (the minimax game): the GAN losses written from logit
 Both take logits of shape ``(B,)``. The checks compare with a reference computed here with
 ``torch.nn.functional.logsigmoid`` on random logits, then on extreme ones (±20, ±120), and
 recognise the known pitfalls: a sign error (the value maximised instead of the loss), real and
-fake swapped, seed 003's misplaced log, a sum instead of a mean, probabilities taken for logits,
+fake swapped, the misplaced log of a widely copied formula, a sum instead of a mean, probabilities taken for logits,
 ``log(sigmoid(·))`` overflowing to ``inf`` / ``nan``, and the saturating generator loss.
 """
 from __future__ import annotations
@@ -77,8 +77,8 @@ def _d_variants(r, f):
         "swap": (-(ls(-r).mean() + ls(f).mean()), "real and fake are swapped: your loss is small "
                  "when the discriminator calls the real data fake. D(x) should go to 1 on real data "
                  "and to 0 on generated data."),
-        "seed003": (-(ls(r).mean() + (1 - ls(f)).mean()), "this is seed 003's formula, which places "
-                    "the log wrongly: the fake term must be the log of (1 − D(G(z))), not 1 minus a log."),
+        "misplaced_log": (-(ls(r).mean() + (1 - ls(f)).mean()), "this is a widely copied formula that "
+                    "misplaces the log: the fake term must be the log of (1 − D(G(z))), not 1 minus a log."),
         "sum": (-(ls(r).sum() + ls(-f).sum()), "you sum over the batch; take the mean (an expectation), "
                 "so the loss does not grow with the batch size."),
         "half": (-(ls(r).mean() + ls(-f).mean()) / 2, "the value is half the expected one: each of the "

@@ -1,4 +1,4 @@
-r"""Checks for notebook 05 (gradient penalty), the two parts of seed 003's exercise.
+r"""Checks for notebook 05 (gradient penalty), the exercise in two parts.
 
 1. ``check_get_gradient(get_gradient)``: ``get_gradient(critic, real, fake) -> gradient``, the
    gradient of the critic's scores with respect to the mixed images
@@ -90,8 +90,8 @@ def _eps_problem(eps_vals: torch.Tensor, per_value: bool) -> str | None:
     p = _ks_uniform_p(eps)
     if p < 1e-4:
         return (f"your ε are not spread evenly over [0, 1] (mean {float(eps.mean()):.3f}, expected 0.5; "
-                f"min {float(eps.min()):.3f}, max {float(eps.max()):.3f}). Seed 003 guessed 'a small "
-                "number?': it is not. x̂ must cover the whole segment between real and fake.")
+                f"min {float(eps.min()):.3f}, max {float(eps.max()):.3f}). A widely copied pseudocode guesses "
+                "'??? small number?': it is not. x̂ must cover the whole segment between real and fake.")
     return None
 
 
