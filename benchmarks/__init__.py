@@ -6,7 +6,7 @@ One module per question, each with a ``run(config) -> dict`` that returns JSON-r
   (8gaussians: 8/8 modes and >= 90% high-quality samples; 25gaussians: >= 24/25 and >= 90%;
   swissroll: exact W1 to the data below a threshold set by the data's own sampling noise).
 - ``throughput``       generator steps per second of every recipe, and of ``baseline.py`` (the
-  seeds' pseudocode typed in literally) against the Trainer at the very same configuration.
+  WGAN-GP pseudocode typed in literally) against the Trainer at the very same configuration.
 - ``dcgan_digits``     seconds per epoch and images per second of the DCGAN recipe on digits.
 - ``notebooks``        wall time and peak memory (RSS of the kernel's process tree) of every notebook
   in quick and full mode, through nbclient.

@@ -1,6 +1,6 @@
-"""The baseline: the seeds' WGAN-GP pseudocode, typed in literally, with gan_toy.py's toy settings.
+"""The baseline: a widely copied WGAN-GP pseudocode, typed in literally, with gan_toy.py's toy settings.
 
-This is what a student writes from seed 001 §3-4 ("Pseudocode for WGAN-GP training") on the
+This is what a student writes from a widely copied "Pseudocode for WGAN-GP training" on the
 2D toy data, with the WGAN-GP paper's released toy settings (Gulrajani et al. 2017,
 ``gan_toy.py``: 3 hidden ReLU layers of 512 units, batch 256, 5 critic iterations, λ = 0.1,
 Adam lr 1e-4, betas (0.5, 0.9), z of size 2). It is deliberately **not optimised** and imports
@@ -9,14 +9,14 @@ ganedu's Trainer is measured against it and must never be slower at the same con
 
 Literal means:
 
-- ``fake_images = G(z)`` inside the critic loop is *not* detached (the seed does not detach it),
+- ``fake_images = G(z)`` inside the critic loop is *not* detached (the pseudocode does not detach it),
   so ``loss_C_total.backward()`` also runs back through G; ``detach_fake=True`` gives the variant
   of ``gan_toy.py`` (``netG(noise).data``), reported alongside.
 - A fresh real batch for every critic iteration, as in both papers' Algorithm 1 and gan_toy.py
-  (the seed's loop body reuses one ``real_images`` for all five; on an endless toy stream there
+  (that pseudocode's loop body reuses one ``real_images`` for all five; on an endless toy stream there
   is no epoch to iterate over).
-- The gradient penalty is the seed's ``gradient_penalty`` function, with ε of shape
-  ``(batch, 1)`` for 2D points (the seed's ``(batch, 1, 1, 1)`` is for images).
+- The gradient penalty is the pseudocode's ``gradient_penalty`` function, with ε of shape
+  ``(batch, 1)`` for 2D points (its ``(batch, 1, 1, 1)`` is for images).
 """
 from __future__ import annotations
 
@@ -56,12 +56,12 @@ def gradient_penalty(C, real_data, fake_data, batch_size, lambda_gp):
 
 
 class Baseline:
-    """The seed's WGAN-GP loop, one generator iteration per ``step()``.
+    """The pseudocode's WGAN-GP loop, one generator iteration per ``step()``.
 
     Args:
         data: a toy dataset name (``ganedu.data.TOY_DATASETS``).
-        seed: seeds the weights (global RNG, like the seed code) and the data stream.
-        detach_fake: detach G(z) in the critic loop (gan_toy.py) instead of the seed's literal code.
+        seed: seeds the weights (global RNG, like the pseudocode) and the data stream.
+        detach_fake: detach G(z) in the critic loop (gan_toy.py) instead of the pseudocode's literal code.
         other keywords: override ``REFERENCE``.
     """
 

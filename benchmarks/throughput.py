@@ -3,7 +3,7 @@
 Three tables, every model timed in the same process, interleaved (A B C A B C ...), so that a
 change of load on a shared machine hits all of them alike; we report the median over repeats.
 
-1. ``same_config``: ``baseline.py`` (the seeds' pseudocode, literal and with G(z) detached as in
+1. ``same_config``: ``baseline.py`` (the WGAN-GP pseudocode, literal and with G(z) detached as in
    gan_toy.py) against ``ganedu.Trainer`` at the baseline's exact settings (MLP 512 x 3, batch 256,
    n_critic 5, lambda 0.1, Adam 1e-4 (0.5, 0.9), z of size 2). The Trainer must be >= 1.0x.
 2. ``recipes``: every recipe at its own settings on 8gaussians.
@@ -59,7 +59,7 @@ def run(cfg: dict) -> dict:
     same = dict(SAME_AS_BASELINE, **cfg.get("same_config_overrides", {}))
     base_kw = cfg.get("baseline_settings", {})
     # 1. the Trainer against the baseline, same settings
-    pair = interleaved({"baseline (seed pseudocode, literal)": Baseline(**base_kw),
+    pair = interleaved({"baseline (WGAN-GP pseudocode, literal)": Baseline(**base_kw),
                         "baseline (G(z) detached, as gan_toy.py)": Baseline(detach_fake=True, **base_kw),
                         "ganedu.Trainer": trainer(**same)}, steps["reference"], repeats)
     trainer_sps = pair["ganedu.Trainer"]

@@ -20,11 +20,6 @@ SOURCE_TEXT = re.compile(
 
 PRODUCT = (NOTEBOOKS + sorted((ROOT / "ganedu").rglob("*.py")) + [ROOT / "README.md"]
            + sorted((ROOT / "benchmarks").rglob("*.py")) + sorted((ROOT / "benchmarks").rglob("*.md")))
-# Owned by other branches while this check was written; they name the source texts still.
-PENDING = {"notebooks/07_showdown.ipynb", "benchmarks/baseline.py", "benchmarks/__init__.py",
-           "benchmarks/throughput.py", "benchmarks/RESULTS.md"}
-
-
 def _text(path) -> str:
     if path.suffix == ".ipynb":
         return "\n".join(source(c) for c in nbformat.read(path, as_version=4).cells)
@@ -35,9 +30,7 @@ def _rel(path) -> str:
     return path.relative_to(ROOT).as_posix()
 
 
-@pytest.mark.parametrize("path", [pytest.param(p, id=_rel(p), marks=pytest.mark.xfail(
-    reason="names the source texts; owned by another branch", strict=False)) if _rel(p) in PENDING
-    else pytest.param(p, id=_rel(p)) for p in PRODUCT])
+@pytest.mark.parametrize("path", [pytest.param(p, id=_rel(p)) for p in PRODUCT])
 def test_product_never_names_the_source_texts(path):
     hits = [m.group(0) for m in SOURCE_TEXT.finditer(_text(path))]
     assert not hits, (f"{_rel(path)} refers to the course's source texts ({hits[:5]}): quote the mistake "
