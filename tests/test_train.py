@@ -11,7 +11,6 @@ from ganedu.models import MLPCritic, MLPGenerator
 from ganedu.train import RECIPES, Trainer, TrainingDiverged, get_recipe
 
 SMALL = dict(width=32, batch_size=64)
-GRID_STEPS = 6000  # the decay horizon notebooks 05 and 07 give wgan-gp-toy on 25gaussians
 
 
 def small_trainer(recipe="wgan-gp-toy", data="8gaussians", seed=0, **overrides):
@@ -208,10 +207,7 @@ def test_sample_does_not_disturb_training_stream():
 MOVES = {  # recipe -> (generator steps, overrides) of a short run on 8gaussians
     "gan": (400, {}), "nsgan": (400, {}),  # the paper GANs at their own width (512)
     "wgan": (300, dict(width=64, lr_g=5e-4, lr_d=5e-4)),  # the paper's 5e-5 needs thousands of steps
-    # FRAGILE (issue 14, not fixed): seed 0 ends at W1 ratio 0.779 on default and avx2 kernels (bound 0.8);
-    # seeds 1 and 2 at 2.21 and 0.79, and at 600/900 steps ratios of 0.6-1.46: the paper's WGAN-GP
-    # (lr 1e-4, n_critic 5) does not reliably move towards the data in a few hundred steps.
-    "wgan-gp": (300, dict(width=64)), "sngan": (300, dict(width=64)),
+    "sngan": (300, dict(width=64)),  # the paper's WGAN-GP moves slower: its own test below
     **{name: (300, {}) for name in ("gan-toy", "nsgan-toy", "wgan-toy", "wgan-gp-toy", "sngan-toy")},
 }
 
@@ -229,8 +225,23 @@ def test_every_recipe_moves_towards_the_data(recipe):
     assert after < 0.8 * before, f"{recipe}: W1 {before:.3f} -> {after:.3f}"
 
 
+@pytest.mark.training_outcome
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_paper_wgan_gp_moves_towards_the_data(seed):
+    """The paper's WGAN-GP (lr 1e-4, n_critic 5, λ 10) moves slowly on the toy data: after 300 steps seeds
+    0-2 ended at W1 ratios 0.78, 2.21 and 0.79 (600-900 steps: 0.6-1.46). At 1,000 steps every one of
+    seeds 0-4 is closer to the data, on both kernel sets: ratios 0.56-0.91 (default) and 0.47-0.71 (avx2);
+    seeds 0-2 at most 0.86. We claim what holds with a margin: W1 falls by at least 5%."""
+    t = Trainer.from_recipe("wgan-gp", "8gaussians", device="cpu", seed=seed, width=64)
+    real = sample_toy("8gaussians", 500, generator=torch.Generator().manual_seed(9))
+    before = w1_to_data(t.sample(500), real)
+    t.train(1000, progress=False)
+    after = w1_to_data(t.sample(500), real)
+    assert after < 0.95 * before, f"wgan-gp, seed {seed}: W1 {before:.3f} -> {after:.3f}"
+
+
 def test_every_recipe_is_covered():
-    assert set(MOVES) | {"dcgan"} == set(RECIPES)
+    assert set(MOVES) | {"dcgan", "wgan-gp"} == set(RECIPES)
 
 
 @pytest.mark.training_outcome
@@ -281,19 +292,23 @@ def test_fast_toy_wgan_gp_reaches_all_modes_within_3000_steps(seed):
     assert last["modes"] > before["modes"] and last["hq"] > before["hq"], (before, last)
 
 
-# The grid's high-quality bar on every kernel set. Measured at 6,000 steps (issue 14), seeds 0, 1, 2:
-# 25/25 modes everywhere; HQ 0.876, 0.865, 0.906 under ATEN_CPU_CAPABILITY=default, >= 0.90 by ~5,150
-# steps under avx2 (benchmarks/RESULTS.md). PacGAN's 90% is met on AVX2 kernels only; a lower floor
-# (lr_decay_steps 5000, lr_floor 0.02) did not help (seed 0: 0.851 default, 0.900 avx2).
+# The grid (25 Gaussians) on every kernel set, as the recipe's note says: with the learning rate decayed
+# over 10,000 steps to a hundredth, 25/25 modes and >= 90% HQ at step 10,000. Measured (seeds 0-4, the
+# same numbers a Trainer gives: the population's members are its runs, tests/test_population.py): HQ
+# 0.922-0.968 under ATEN_CPU_CAPABILITY=default, 0.936-0.961 on avx2; all 25/25. The 6,000-step decay of
+# notebooks 05 and 07 ends at HQ 0.865-0.906 under default kernels (>= 0.90 on avx2 only), so the 90%
+# claim is made for the longer run.
 GRID_SEEDS = (0, 1, 2)
-GRID_HQ = 0.85
+GRID_LONG = dict(lr_decay_steps=10_000, lr_floor=0.01)
 
 
 @pytest.mark.slow
 @pytest.mark.training_outcome
-@pytest.mark.parametrize("seed", GRID_SEEDS)
-def test_fast_toy_wgan_gp_on_25_gaussians_with_a_longer_decay(seed):
-    """Notebooks 05/07's setting, the decay spanning the run: >= 24/25 modes and >= 85% HQ within 6,000 steps."""
-    t = Trainer.from_recipe("wgan-gp-toy", "25gaussians", device="cpu", seed=seed, lr_decay_steps=GRID_STEPS)
-    step, last = steps_to_quality(t, "25gaussians", 24, GRID_STEPS, hq=GRID_HQ)
-    assert step is not None, f"25gaussians, seed {seed}: not reached in {GRID_STEPS} steps, last check {last}"
+def test_fast_toy_wgan_gp_on_25_gaussians_with_the_decay_over_10000_steps():
+    """25/25 modes and >= 90% HQ after 10,000 steps, every seed (trained as one population)."""
+    from ganedu.population import Population
+
+    pop = Population.from_grid("wgan-gp-toy", "25gaussians", seeds=list(GRID_SEEDS), device="cpu", **GRID_LONG)
+    pop.train(GRID_LONG["lr_decay_steps"], progress=False)
+    for (_, seed), result in zip(pop.members, pop.evaluate(n=2500, w1_points=50)):
+        assert result["modes"] == 25 and result["hq"] >= 0.90, f"25gaussians, seed {seed}: {result}"
