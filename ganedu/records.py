@@ -173,14 +173,18 @@ def setting_label(record: dict, n_critic: int, lr: str) -> str:
 
 def summarize(record: dict) -> list:
     """One row per (n_critic, lr, λ): the mean and the worst seed of ``modes``, ``hq`` and ``w1``
-    (worst: fewest modes, lowest HQ, largest W1), the seeds and how many runs diverged."""
-    cells = {}
+    (worst: fewest modes, lowest HQ, largest W1), the seeds, how many seeds covered every mode
+    (``all_modes``) and how many runs diverged."""
+    from ganedu.data import toy_modes
+
+    n_modes, cells = len(toy_modes(record["spec"]["data"])), {}
     for row in record["results"]:
         cells.setdefault((row["n_critic"], row["lr"], row["gp_lambda"]), []).append(row)
     out = []
     for (n_critic, lr, lam), rows in cells.items():
         summary = {"n_critic": n_critic, "lr": lr, "setting": setting_label(record, n_critic, lr),
                    "gp_lambda": lam, "seeds": [r["seed"] for r in rows],
+                   "all_modes": sum(r["modes"] == n_modes for r in rows),
                    "diverged": sum(r["status"] != "ok" for r in rows)}
         for key, worst in WORST.items():
             values = [r[key] for r in rows]
@@ -192,7 +196,8 @@ def summarize(record: dict) -> list:
 
 def format_table(record: dict) -> str:
     """The grid as text: per setting and λ, modes / HQ / W1 as mean (worst seed)."""
-    lines = [f"{'setting':26s} {'λ':>6s} {'modes':>12s} {'HQ':>14s} {'W1':>14s}   "
+    n_seeds = len(record["spec"]["seeds"])
+    lines = [f"{'setting':26s} {'λ':>6s} {'modes':>12s} {'HQ':>14s} {'W1':>14s} {'all modes':>10s}   "
              f"(mean over seeds {record['spec']['seeds']}, worst seed in brackets)"]
     previous = None
     for s in summarize(record):
@@ -200,7 +205,27 @@ def format_table(record: dict) -> str:
         previous = s["setting"]
         note = f"  {s['diverged']} diverged" if s["diverged"] else ""
         lines.append(f"{name:26s} {s['gp_lambda']:6g} {s['modes_mean']:5.1f} ({s['modes_worst']:d}/8)"
-                     f" {s['hq_mean']:7.3f} ({s['hq_worst']:.3f}) {s['w1_mean']:7.3f} ({s['w1_worst']:.3f}){note}")
+                     f" {s['hq_mean']:7.3f} ({s['hq_worst']:.3f}) {s['w1_mean']:7.3f} ({s['w1_worst']:.3f})"
+                     f" {s['all_modes']:>3d} of {n_seeds}{note}")
+    return "\n".join(lines)
+
+
+def trajectories(record: dict, key: str = "hq") -> dict:
+    """``{(n_critic, lr, λ): [mean over seeds of key at each checkpoint]}`` and the checkpoint steps."""
+    out = {}
+    for row in record["results"]:
+        out.setdefault((row["n_critic"], row["lr"], row["gp_lambda"]), []).append([t[key] for t in row["trajectory"]])
+    steps = [t["step"] for t in record["results"][0]["trajectory"]]
+    return steps, {k: [statistics.mean(v) for v in zip(*runs)] for k, runs in out.items()}
+
+
+def format_trajectories(record: dict, key: str = "hq") -> str:
+    """Per setting and λ, the mean over seeds of ``key`` at every checkpoint: still rising at the end?"""
+    steps, curves = trajectories(record, key)
+    lines = [f"{'setting':26s} {'λ':>6s} " + "".join(f"{'step ' + str(s):>11s}" for s in steps)
+             + f"   (mean {key} over seeds)"]
+    for (n_critic, lr, lam), curve in curves.items():
+        lines.append(f"{setting_label(record, n_critic, lr):26s} {lam:6g} " + "".join(f"{v:11.3f}" for v in curve))
     return "\n".join(lines)
 
 
@@ -212,7 +237,7 @@ def plot_grid(record: dict, panels=(("modes", "worst"), ("hq", "mean"), ("hq", "
     settings = list(dict.fromkeys(r["setting"] for r in rows))
     lambdas = list(dict.fromkeys(r["gp_lambda"] for r in rows))
     titles = {"modes": "modes covered (of 8)", "hq": "high-quality fraction", "w1": "W1 to the data"}
-    fig = new_figure((4.0 * len(panels), 0.6 * len(settings) + 1.6))
+    fig = new_figure((3.3 * len(panels), 0.55 * len(settings) + 1.7))
     for i, (ax, (key, stat)) in enumerate(zip(fig.subplots(1, len(panels)), panels)):
         grid = [[next(r[f"{key}_{stat}"] for r in rows if r["setting"] == s and r["gp_lambda"] == lam)
                  for lam in lambdas] for s in settings]
