@@ -134,15 +134,14 @@ class Trainer:
 
     def _optimizer(self, module, lr):
         r = self.recipe
-        extra = {}
-        if self.device.type == "cuda":  # graph-safe: step counts and the lr live on the GPU
-            extra = dict(capturable=True, lr=torch.tensor(float(lr), device=self.device))
+        on_gpu = self.device.type == "cuda"  # graph-safe there: step counts and the lr live on the GPU
+        lr = torch.tensor(float(lr), device=self.device) if on_gpu else lr
         if r.optimizer == "rmsprop":
-            return torch.optim.RMSprop(module.parameters(), **{"lr": lr, **extra})
+            return torch.optim.RMSprop(module.parameters(), lr=lr, capturable=on_gpu)
         try:  # the fused kernel is ~15% faster on a CPU (benchmarks/); torch >= 2.4
-            return torch.optim.Adam(module.parameters(), **{"lr": lr, **extra}, betas=r.betas, fused=True)
+            return torch.optim.Adam(module.parameters(), lr=lr, betas=r.betas, fused=True, capturable=on_gpu)
         except (TypeError, RuntimeError):
-            return torch.optim.Adam(module.parameters(), **{"lr": lr, **extra}, betas=r.betas)
+            return torch.optim.Adam(module.parameters(), lr=lr, betas=r.betas, capturable=on_gpu)
 
     # ---- one step of the algorithm -------------------------------------------------------
     def noise(self, n: int) -> torch.Tensor:
