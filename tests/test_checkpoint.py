@@ -66,3 +66,16 @@ def test_custom_networks_need_to_be_passed_back(tmp_path):
     u = Trainer.load(tmp_path / "c.pt", generator=MLPGenerator(width=8), critic=MLPCritic(width=8),
                      data="8gaussians", device="cpu")
     assert u.steps == 2
+
+
+def test_a_random_stream_from_another_kind_of_device_restarts_with_a_warning(saved, tmp_path):
+    """A GPU trainer's stream is a CUDA generator's 16-byte state; a CPU generator cannot take it."""
+    t, path = saved
+    state = torch.load(path, weights_only=True)
+    state["rng"]["data"] = torch.zeros(16, dtype=torch.uint8)  # the shape of a CUDA generator's state
+    torch.save(state, tmp_path / "from_gpu.pt")
+    with pytest.warns(RuntimeWarning, match="another kind of device"):
+        u = Trainer.load(tmp_path / "from_gpu.pt", device="cpu")
+    assert u.rng.initial_seed() == state["seed"] + state["steps"]
+    u.train(2, progress=False)
+    assert u.steps == 5 and torch.isfinite(torch.tensor(u.history["d_loss"])).all()
