@@ -13,7 +13,7 @@ What a step must do to be recorded (``Trainer`` arranges all of it on CUDA):
   0-d tensors, which are updated in place between replays;
 - keep the same shapes and the same Python branches at every call.
 Anything that changes the recorded work (a new λ, n_critic or batch size) needs a new recording:
-call :meth:`StepGraph.reset`.
+a new ``StepGraph`` (the Trainer makes one per recipe).
 """
 from __future__ import annotations
 
@@ -52,11 +52,7 @@ class StepGraph:
         if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 1:
             raise ValueError(f"warmup must be an integer >= 1, got {warmup!r}")
         self.fn, self.generators, self.warmup = fn, tuple(generators), warmup
-        self.reset()
-
-    def reset(self):
-        """Forget the recording (the next ``warmup`` calls run eagerly, then it records again)."""
-        self.graph, self.output, self.calls, self.failed = None, None, 0, getattr(self, "failed", None)
+        self.graph, self.output, self.calls, self.failed = None, None, 0, None
 
     @property
     def recorded(self) -> bool:
