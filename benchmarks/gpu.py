@@ -19,9 +19,9 @@ import time
 
 import torch
 
-from ganedu.assemble import build_models
+from ganedu.models import build_models
 from ganedu.data import load_digits, toy_modes, toy_std
-from ganedu.distributed import channels_last_, enable_amp
+from ganedu.scale.distributed import channels_last_, enable_amp
 from ganedu.metrics import mode_coverage
 from ganedu.recipes import get_recipe
 from ganedu.train import Trainer

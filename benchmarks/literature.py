@@ -3,7 +3,7 @@
 PacGAN (Lin et al. 2018, Table 3) reports, on the 2D grid of 25 Gaussians, the mean over 10
 trials of the modes covered and of the high-quality fraction (within 3 standard deviations of a
 mode): PacGAN4 24.8 modes and 93.6%. We train every setting of a small grid around
-``wgan-gp-toy`` for 10 seeds as one population (``ganedu.population``: on a GPU with the random
+``wgan-gp-toy`` for 10 seeds as one population (``ganedu.scale.population``: on a GPU with the random
 streams on the device, on a CPU with each member's own stream) and report the same two means,
 at each checkpoint of the run.
 """
@@ -14,7 +14,7 @@ import time
 
 import torch
 
-from ganedu.population import Population
+from ganedu.scale.population import Population
 
 #: PacGAN (Lin et al. 2018), Table 3, 2D-grid: the best published row, mean of 10 trials
 PACGAN4_GRID = dict(modes=24.8, hq=0.936)

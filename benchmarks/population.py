@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from ganedu.population import Population
+from ganedu.scale.population import Population
 from ganedu.train import Trainer
 
 from . import Clock, median

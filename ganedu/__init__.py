@@ -56,7 +56,7 @@ def get_device(device: str | torch.device = "auto", *, n_params: int | None = No
     if device == "auto":
         small = n_params is not None and n_params < SMALL_MODEL
         if torch.cuda.is_available():
-            from .cuda_graph import graphs_supported
+            from .scale.cuda_graph import graphs_supported
 
             slow = small and not graphs_supported(torch.device("cuda"))
             return torch.device("cpu" if slow else "cuda")
@@ -109,12 +109,12 @@ def torch_threads(n: int | None):
             torch.set_num_threads(old)
 
 
-_SUBMODULES = ("data", "models", "losses", "lipschitz", "divergences", "metrics", "train", "plot",
-               "widgets", "exercises")
+_SUBMODULES = ("data", "batches", "models", "losses", "lipschitz", "divergences", "metrics", "recipes", "train",
+               "checkpoint", "plot", "widgets", "scale", "lessons", "classroom")
 
 
 def __getattr__(name):
-    """``ganedu.exercises``, ``ganedu.plot``... load on first use (PEP 562), so ``import ganedu`` is light."""
+    """``ganedu.plot``, ``ganedu.lessons``... load on first use (PEP 562), so ``import ganedu`` is light."""
     if name in _SUBMODULES:
         import importlib
 

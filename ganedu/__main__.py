@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with several GPUs: BatchNorm statistics over all processes (default: per process)")
     s.add_argument("--workers", type=int, default=0, help="DataLoader worker processes for image datasets")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
-    from .grade import build_parser as grade_parser
+    from .classroom.grade import build_parser as grade_parser
     grade_parser(sub.add_parser("grade", help="run a notebook (quick mode) and print a score per exercise"))
     return parser
 
@@ -103,7 +103,7 @@ def cmd_recipes() -> int:
 
 def cmd_train(args) -> int:
     """Train; under torchrun each process joins the group first and leaves it at the end."""
-    from . import distributed
+    from .scale import distributed
 
     if args.data_root:
         os.environ["GANEDU_DATA"] = os.path.abspath(args.data_root)  # read by ganedu.data
@@ -118,7 +118,7 @@ def cmd_train(args) -> int:
 
 
 def _train(args, info) -> int:
-    from . import distributed
+    from .scale import distributed
     from .train import Trainer, TrainingDiverged
 
     overrides = dict(lr_g=args.lr_g or args.lr, lr_d=args.lr_d or args.lr, gp_lambda=args.gp_lambda,
@@ -226,7 +226,7 @@ def main(argv=None) -> int:
         if args.command == "recipes":
             return cmd_recipes()
         if args.command == "grade":
-            from .grade import run_cli
+            from .classroom.grade import run_cli
             return run_cli(args)
         return cmd_train(args)
     except (ValueError, TypeError) as exc:

@@ -11,7 +11,8 @@ import zipfile
 
 import torch
 
-from .assemble import models_from_spec, resolve_data
+from .batches import resolve_data
+from .models import models_from_spec
 from .recipes import Recipe
 
 FORMAT = "ganedu-checkpoint"

@@ -18,8 +18,10 @@ import math
 import torch
 from torch import nn
 
+from .batches import data_shape
+
 __all__ = ["MLPGenerator", "MLPCritic", "DCGANGenerator", "DCGANDiscriminator", "dcgan_init_",
-           "has_batchnorm", "check_no_batchnorm", "count_parameters"]
+           "has_batchnorm", "check_no_batchnorm", "count_parameters", "build_models", "models_from_spec"]
 
 # hidden-layer nonlinearities; leaky_relu has slope 0.2 as in DCGAN §4
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "elu": nn.ELU}
@@ -295,3 +297,41 @@ def evaluating(module: nn.Module):
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable scalars: the sum of ``p.numel()`` over parameters with requires_grad."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def build_models(recipe, data):
+    """The recipe's generator and critic for ``data``, plus a spec to rebuild them from a checkpoint."""
+    shape = data_shape(data)
+    model = recipe.model if recipe.model != "auto" else ("mlp" if len(shape) == 1 else "dcgan")
+    norm = recipe.critic_norm
+    if norm == "auto":
+        if recipe.spectral_norm:
+            norm = "spectral"
+        elif model == "dcgan":
+            norm = "layer" if recipe.gp_lambda > 0 else "batch"
+        else:
+            norm = "none"
+    z_dim = recipe.z_dim or (2 if len(shape) == 1 else 100)
+    if model == "mlp":
+        if len(shape) != 1:
+            raise ValueError(f"model='mlp' is for vector data such as the 2D toy sets, got samples of "
+                             f"shape {shape}; use model='dcgan' (or 'auto') for images")
+        dim = shape[0]
+        spec = {"kind": "mlp", "generator": dict(z_dim=z_dim, out_dim=dim, width=recipe.width,
+                                                 depth=recipe.depth),
+                "critic": dict(in_dim=dim, width=recipe.width, depth=recipe.depth, norm=norm)}
+    else:
+        if len(shape) != 3:
+            raise ValueError(f"model='dcgan' needs image data (C, H, W), got samples of shape {shape}")
+        channels, size = shape[0], shape[-1]
+        spec = {"kind": "dcgan", "generator": dict(z_dim=z_dim, image_size=size, channels=channels),
+                "critic": dict(image_size=size, channels=channels, norm=norm)}
+    generator, critic = models_from_spec(spec)
+    return generator, critic, spec
+
+
+def models_from_spec(spec):
+    """Rebuild (generator, critic) from the spec stored in a checkpoint."""
+    if spec["kind"] == "mlp":
+        return MLPGenerator(**spec["generator"]), MLPCritic(**spec["critic"])
+    return DCGANGenerator(**spec["generator"]), DCGANDiscriminator(**spec["critic"])

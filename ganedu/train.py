@@ -14,7 +14,7 @@ The Trainer only schedules, logs and saves; losses come from ``ganedu.losses`` a
 constraints from ``ganedu.lipschitz``, both chosen by the :class:`~ganedu.recipes.Recipe`.
 History is kept as tensors on the device and copied to the host every ``flush_every`` steps, so
 the hot path makes no per-step ``.item()`` sync. On a CUDA GPU the same step is recorded once
-and replayed as a CUDA graph (``ganedu.cuda_graph``): the randomness is drawn on the GPU and the
+and replayed as a CUDA graph (``ganedu.scale.cuda_graph``): the randomness is drawn on the GPU and the
 optimisers keep their learning rates in GPU tensors, so no step waits on the host.
 """
 from __future__ import annotations
@@ -31,8 +31,9 @@ from .losses import LOSSES
 from .lipschitz import (check_no_batchnorm, clip_weights_, gradient_penalty, interpolate_gradient_norms,
                         penalty_from_norms)
 from .recipes import RECIPES, TUNABLE, Recipe, get_recipe
-from .assemble import build_models, make_batch_fn, resolve_data
-from .cuda_graph import StepGraph, graphs_supported
+from .batches import make_batch_fn, resolve_data
+from .models import build_models
+from .scale.cuda_graph import StepGraph, graphs_supported
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "Trainer", "TrainingDiverged"]
 
@@ -105,7 +106,7 @@ class Trainer:
         self.rng.manual_seed(seed)
         self.next_batch = make_batch_fn(data, self.device, self.rng)
         self.use_cuda_graphs = graphs_supported(self.device)  # False: run every step eagerly
-        self.amp = None  # torch.bfloat16: mixed precision (ganedu.distributed.enable_amp checks and sets it)
+        self.amp = None  # torch.bfloat16: mixed precision (ganedu.scale.distributed.enable_amp checks and sets it)
         self._graph = None  # the recorded step (StepGraph) and what it was recorded for
         self.opt_g = self._optimizer(self.generator, self.recipe.lr_g)
         self.opt_d = self._optimizer(self.critic, self.recipe.lr_d)

@@ -17,7 +17,7 @@ NPM ?= npm
 .PHONY: student slides vendor
 
 student: setup
-	$(if $(NOTEBOOKS),$(PY) -m ganedu.student $(NOTEBOOKS) --out $(STUDENT_DIR),@echo "no notebooks/NN_*.ipynb yet")
+	$(if $(NOTEBOOKS),$(PY) -m ganedu.classroom.student $(NOTEBOOKS) --out $(STUDENT_DIR),@echo "no notebooks/NN_*.ipynb yet")
 
 $(VENDOR_DIR)/reveal.js/.version-$(REVEAL_VERSION):
 	@command -v $(NPM) >/dev/null || { echo "make slides needs npm (Node.js) to fetch reveal.js once" >&2; exit 1; }
@@ -38,4 +38,4 @@ $(VENDOR_DIR)/mathjax/.version-$(MATHJAX_VERSION):
 vendor: $(VENDOR_DIR)/reveal.js/.version-$(REVEAL_VERSION) $(VENDOR_DIR)/mathjax/.version-$(MATHJAX_VERSION)
 
 slides: setup vendor
-	$(if $(NOTEBOOKS),$(PY) -m ganedu.slides $(NOTEBOOKS) --out $(SLIDES_DIR) --vendor $(VENDOR_DIR) --execute $(SLIDES_EXECUTE),@echo "no notebooks/NN_*.ipynb yet")
+	$(if $(NOTEBOOKS),$(PY) -m ganedu.classroom.slides $(NOTEBOOKS) --out $(SLIDES_DIR) --vendor $(VENDOR_DIR) --execute $(SLIDES_EXECUTE),@echo "no notebooks/NN_*.ipynb yet")

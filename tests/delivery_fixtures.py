@@ -38,9 +38,9 @@ def _code(text, slide="-"):
     return new_code_cell(text, metadata={"slideshow": {"slide_type": slide}})
 
 
-# The fixture's check functions are defined in the notebook itself (like ganedu.exercises' ones,
+# The fixture's check functions are defined in the notebook itself (like ganedu.lessons.exercises' ones,
 # with report / run_student), so these tests do not depend on any course notebook's checks.
-FIXTURE_CHECKS = '''from ganedu.exercises.core import report, run_student
+FIXTURE_CHECKS = '''from ganedu.lessons.exercises.core import report, run_student
 
 def check_double(fn):
     out = run_student("double", fn, 3)

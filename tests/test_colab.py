@@ -50,7 +50,7 @@ def test_setup_cell_installs_nothing_elsewhere(monkeypatch, on_colab, installed)
 
 
 def test_wheel_carries_every_module_of_the_package(tmp_path):
-    """Colab installs from git without -e: subpackages (ganedu.exercises) must be in the wheel."""
+    """Colab installs from git without -e: subpackages (ganedu.lessons.exercises) must be in the wheel."""
     proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                            "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300)
     if proc.returncode != 0 and "setuptools" in proc.stderr and "No module named" in proc.stderr:

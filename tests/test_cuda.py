@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ganedu.data import toy_modes, toy_std
-from ganedu.distributed import enable_amp
+from ganedu.scale.distributed import enable_amp
 from ganedu.metrics import mode_coverage
 from ganedu.train import HISTORY_KEYS, Trainer, TrainingDiverged
 

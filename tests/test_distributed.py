@@ -1,4 +1,4 @@
-"""ganedu.distributed: DDP on the CPU with gloo, mixed precision, channels-last, the sampler.
+"""ganedu.scale.distributed: DDP on the CPU with gloo, mixed precision, channels-last, the sampler.
 
 The multi-process tests launch this very file as torchrun's worker, once for the module:
 ``python -m torch.distributed.run --nproc-per-node 2 tests/test_distributed.py OUT``; each rank
@@ -17,7 +17,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:  # run as torchrun's worker script
     sys.path.insert(0, ROOT)
 
-from ganedu import distributed, seed_everything  # noqa: E402
+from ganedu import seed_everything  # noqa: E402
+from ganedu.scale import distributed  # noqa: E402
 from ganedu.data import DigitsDataset, sample_toy  # noqa: E402
 from ganedu.models import DCGANDiscriminator, DCGANGenerator, MLPCritic, MLPGenerator  # noqa: E402
 from ganedu.train import Trainer, get_recipe  # noqa: E402

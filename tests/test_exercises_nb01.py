@@ -5,9 +5,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganedu import exercises
-from ganedu.exercises.core import RESULTS, ExerciseNotDone
-from ganedu.exercises.nb01_minimax import check_d_loss, check_g_loss
+from ganedu.lessons import exercises
+from ganedu.lessons.exercises.core import RESULTS, ExerciseNotDone
+from ganedu.lessons.exercises.nb01_minimax import check_d_loss, check_g_loss
 
 
 # ---- solutions, written independently of the checks' references (BCE-with-logits of torch)

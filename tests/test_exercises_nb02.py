@@ -4,9 +4,9 @@ import pytest
 import torch
 from torch import nn
 
-from ganedu import exercises
-from ganedu.exercises.core import RESULTS, ExerciseNotDone
-from ganedu.exercises.nb02_dcgan import check_discriminator
+from ganedu.lessons import exercises
+from ganedu.lessons.exercises.core import RESULTS, ExerciseNotDone
+from ganedu.lessons.exercises.nb02_dcgan import check_discriminator
 from ganedu.models import DCGANDiscriminator
 
 

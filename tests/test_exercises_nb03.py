@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from ganedu.exercises import check_w1_sorting
-from ganedu.exercises.core import RESULTS, ExerciseNotDone
+from ganedu.lessons.exercises import check_w1_sorting
+from ganedu.lessons.exercises.core import RESULTS, ExerciseNotDone
 
 
 def reference(x, y):

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
-from ganedu.exercises import check_clip_weights
-from ganedu.exercises.core import RESULTS, ExerciseNotDone
+from ganedu.lessons.exercises import check_clip_weights
+from ganedu.lessons.exercises.core import RESULTS, ExerciseNotDone
 from ganedu.lipschitz import clip_weights_
 
 

@@ -3,9 +3,9 @@ is caught with an explanation (and no solution printed), and the untouched stub 
 import pytest
 import torch
 
-from ganedu import exercises
-from ganedu.exercises.core import RESULTS, ExerciseNotDone
-from ganedu.exercises.nb05_penalty import check_get_gradient, check_gradient_penalty
+from ganedu.lessons import exercises
+from ganedu.lessons.exercises.core import RESULTS, ExerciseNotDone
+from ganedu.lessons.exercises.nb05_penalty import check_get_gradient, check_gradient_penalty
 
 
 def eps_like(real):

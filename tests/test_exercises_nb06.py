@@ -3,9 +3,9 @@ each slip is caught with an explanation, the untouched stub raises ExerciseNotDo
 import pytest
 import torch
 
-from ganedu import exercises
-from ganedu.exercises.core import RESULTS, ExerciseNotDone
-from ganedu.exercises.nb06_spectral import check_power_iteration
+from ganedu.lessons import exercises
+from ganedu.lessons.exercises.core import RESULTS, ExerciseNotDone
+from ganedu.lessons.exercises.nb06_spectral import check_power_iteration
 
 
 def solution(W, u, n_iter):

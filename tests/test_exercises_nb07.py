@@ -4,14 +4,14 @@ give the solution away, the untouched stub raises ExerciseNotDone, the default i
 import pytest
 import torch
 
-from ganedu import exercises
+from ganedu.lessons import exercises
 from ganedu.data import sample_toy
 from ganedu.divergences import w1_exact
-from ganedu.exercises import nb07_showdown as nb07
-from ganedu.exercises.core import RESULTS, ExerciseNotDone
-from ganedu.exercises.nb07_showdown import check_beat_default, default_recipe
+from ganedu.lessons.exercises import nb07_showdown as nb07
+from ganedu.lessons.exercises.core import RESULTS, ExerciseNotDone
+from ganedu.lessons.exercises.nb07_showdown import check_beat_default, default_recipe
 from ganedu.recipes import RECIPES, get_recipe
-from ganedu.showdown import DATA_SEED, EVAL_SEED
+from ganedu.lessons.showdown import DATA_SEED, EVAL_SEED
 from ganedu.train import Trainer
 
 STEPS = 100  # the tests' budget (the notebook uses its own)
@@ -83,7 +83,7 @@ def test_stub_raises_exercise_not_done():
     (lambda: solution().replace(model="dcgan"), "2D points"),
 ])
 def test_pitfalls_are_caught_before_training(choice, words, capsys, monkeypatch):
-    monkeypatch.setattr("ganedu.showdown.run_one", lambda *a, **k: pytest.fail("trained a run it should refuse"))
+    monkeypatch.setattr("ganedu.lessons.showdown.run_one", lambda *a, **k: pytest.fail("trained a run it should refuse"))
     assert check_beat_default(choice, steps=STEPS) is False
     out = capsys.readouterr().out
     assert "Not yet" in out and words in out
@@ -103,7 +103,7 @@ def test_a_diverging_choice_is_explained(capsys, monkeypatch):
     row = dict(recipe="x", w1=0.01, modes=25, hq=0.99, note="diverged, scored at step 12")
     base = dict(recipe="wgan-gp[width=128]", w1=1.0, modes=0, hq=0.0, note="")
     calls = iter([(base, None, None), (row, None, None)])
-    monkeypatch.setattr("ganedu.showdown.run_one", lambda *a, **k: next(calls))
+    monkeypatch.setattr("ganedu.lessons.showdown.run_one", lambda *a, **k: next(calls))
     nb07._default_runs.clear()
     assert check_beat_default(lambda: solution().replace(lr_g=10.0), steps=STEPS) is False
     assert "diverged" in capsys.readouterr().out
@@ -112,13 +112,13 @@ def test_a_diverging_choice_is_explained(capsys, monkeypatch):
 
 def test_the_default_is_trained_once_per_budget(monkeypatch):
     calls = []
-    real_run_one = __import__("ganedu.showdown", fromlist=["run_one"]).run_one
+    real_run_one = __import__("ganedu.lessons.showdown", fromlist=["run_one"]).run_one
 
     def counting(recipe, *a, **k):
         calls.append(recipe.name if hasattr(recipe, "name") else recipe)
         return real_run_one(recipe, *a, **k)
 
-    monkeypatch.setattr("ganedu.showdown.run_one", counting)
+    monkeypatch.setattr("ganedu.lessons.showdown.run_one", counting)
     nb07._default_runs.clear()
     check_beat_default(solution, steps=60)
     check_beat_default(solution, steps=60)

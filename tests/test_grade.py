@@ -15,17 +15,17 @@ import pytest
 from delivery_fixtures import NOTEBOOKS, nb_id, write_fixture
 
 from ganedu.__main__ import main as cli_main
-from ganedu.grade import find_exercises, grade_notebook
-from ganedu.student import write_student_versions
+from ganedu.classroom.grade import find_exercises, grade_notebook
+from ganedu.classroom.student import write_student_versions
 
 
 def test_find_exercises_reads_check_calls_not_definitions_or_comments():
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(s) for s in (
         "def check_mine(x):\n    return True",                   # a definition, not a check cell
-        "ganedu.exercises.check_gradient_penalty(gp)",
+        "ganedu.lessons.exercises.check_gradient_penalty(gp)",
         "# check_commented(x)\nprint('x')",
-        "from ganedu.exercises import check_sigma\nok = check_sigma(f)\ncheck_gradient_penalty(gp)",
+        "from ganedu.lessons.exercises import check_sigma\nok = check_sigma(f)\ncheck_gradient_penalty(gp)",
         "exercises.check_clip(c)",
     )]
     nb.cells.insert(1, nbformat.v4.new_markdown_cell("call `check_in_markdown(x)`"))

@@ -34,16 +34,16 @@ def test_get_device(monkeypatch):
 
 def test_auto_keeps_small_networks_off_a_gpu_that_would_be_slower(monkeypatch):
     from ganedu import SMALL_MODEL, describe_device
-    import ganedu.cuda_graph
+    import ganedu.scale.cuda_graph
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda *a: "Test GPU")
-    monkeypatch.setattr(ganedu.cuda_graph, "CAN_RECORD_GENERATORS", True)
+    monkeypatch.setattr(ganedu.scale.cuda_graph, "CAN_RECORD_GENERATORS", True)
     # CUDA that can replay steps as graphs: every network goes to the GPU
     assert get_device("auto", n_params=10) == torch.device("cuda")
     assert "each training step is replayed as a CUDA graph" in describe_device()
     # CUDA without graph recording (an older torch): small networks stay on the CPU, large ones go
-    monkeypatch.setattr(ganedu.cuda_graph, "CAN_RECORD_GENERATORS", False)
+    monkeypatch.setattr(ganedu.scale.cuda_graph, "CAN_RECORD_GENERATORS", False)
     assert get_device("auto", n_params=SMALL_MODEL - 1) == torch.device("cpu")
     assert get_device("auto", n_params=SMALL_MODEL) == torch.device("cuda")
     assert get_device("auto") == torch.device("cuda")  # size unknown: the GPU

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from ganedu.models import MLPCritic, MLPGenerator
-from ganedu.population import Population
-from ganedu.stacked import StackedMLP, member_penalties
+from ganedu.scale.population import Population
+from ganedu.scale.stacked import StackedMLP, member_penalties
 from ganedu.recipes import get_recipe
 from ganedu.train import HISTORY_KEYS, Trainer
 

@@ -1,11 +1,11 @@
-"""Recorded results (ganedu.records): the shipped record is complete, current and readable; the script runs."""
+"""Recorded results (ganedu.lessons.records): the shipped record is complete, current and readable; the script runs."""
 import itertools
 import json
 import statistics
 
 import pytest
 
-from ganedu import records
+from ganedu.lessons import records
 
 RESULT_FIELDS = {"gp_lambda", "n_critic", "lr", "lr_value", "lr_decay_steps", "seed", "status", "modes", "hq", "w1",
                  "w1_floor", "w_estimate", "grad_norm_median", "grad_norm_near_1", "trajectory"}

@@ -1,4 +1,4 @@
-"""Tests for ganedu.showdown: one row of a tiny showdown recomputed independently (a per-sample
+"""Tests for ganedu.lessons.showdown: one row of a tiny showdown recomputed independently (a per-sample
 loop for modes and HQ, a linear program for W1, the critic by hand, the Fréchet distance from
 eigenvalues), the summary against the statistics module, the table, the figure, the errors."""
 from __future__ import annotations
@@ -15,7 +15,7 @@ from scipy.spatial.distance import cdist
 from ganedu.data import load_digits, sample_toy
 from ganedu.metrics import digits_classifier
 from ganedu.recipes import get_recipe
-from ganedu.showdown import (DATA_SEED, EVAL_SEED, LITERATURE, format_table, label, literature_table,
+from ganedu.lessons.showdown import (DATA_SEED, EVAL_SEED, LITERATURE, format_table, label, literature_table,
                              plot_showdown, reference_row, run_one, run_showdown, summarize)
 from ganedu.train import Trainer
 
@@ -209,7 +209,7 @@ def test_bad_input_is_explained():
 
 
 def test_plot_showdown_puts_a_paper_recipe_in_one_column_across_datasets():
-    from ganedu.showdown import Showdown
+    from ganedu.lessons.showdown import Showdown
     result = Showdown()
     for recipe, data in [("gan[width=128]", "8gaussians"), ("gan-toy", "8gaussians"), ("gan", "digits")]:
         result.rows.append(dict(recipe=recipe, data=data, seed=0, modes=1, hq=0.5, w1=0.1, classes=3, fd=1.0))

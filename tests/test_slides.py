@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from delivery_fixtures import NOTEBOOKS, ROOT, make_command, markdown_headings, nb_id, source
 
-from ganedu.slides import (STATIC, WIDGET_MIME, build_slides, network_loads, prepare_for_slides,
+from ganedu.classroom.slides import (STATIC, WIDGET_MIME, build_slides, network_loads, prepare_for_slides,
                            slides_exporter)
 
 VENDOR = ROOT / ".cache" / "vendor"

@@ -10,9 +10,9 @@ import pytest
 from delivery_fixtures import (ANSWER_TASK, NOTEBOOKS, ROOT, fixture_notebook, make_command, nb_id, source,
                                write_fixture)
 
-from ganedu.exercises.core import ExerciseNotDone, run_student
-from ganedu.grade import find_exercises
-from ganedu.student import (BEGIN, END, MD_BEGIN, MD_END, SolutionMarkerError, drop_markdown_solutions,
+from ganedu.lessons.exercises.core import ExerciseNotDone, run_student
+from ganedu.classroom.grade import find_exercises
+from ganedu.classroom.student import (BEGIN, END, MD_BEGIN, MD_END, SolutionMarkerError, drop_markdown_solutions,
                             make_student_notebook, solution_blocks, stub_source, write_student_versions)
 
 
@@ -65,7 +65,7 @@ def test_task_from_markdown_when_no_task_comment_and_quotes_escaped():
 
 
 def test_markdown_task_prefers_exercise_heading_then_imperative_paragraph():
-    from ganedu.student import _markdown_task
+    from ganedu.classroom.student import _markdown_task
     md = "## 4. Exact W1\n\nContext first.\n\n### Exercise: W1 by sorting\n\nWrite `w1(x, y)` **now**.\n\nMore."
     assert _markdown_task(md) == "Write `w1(x, y)` now."
     assert _markdown_task("Some context.\n\nImplement the step\nover two lines.") == "Implement the step over two lines."

@@ -306,7 +306,7 @@ GRID_LONG = dict(lr_decay_steps=10_000, lr_floor=0.01)
 @pytest.mark.training_outcome
 def test_fast_toy_wgan_gp_on_25_gaussians_with_the_decay_over_10000_steps():
     """25/25 modes and >= 90% HQ after 10,000 steps, every seed (trained as one population)."""
-    from ganedu.population import Population
+    from ganedu.scale.population import Population
 
     pop = Population.from_grid("wgan-gp-toy", "25gaussians", seeds=list(GRID_SEEDS), device="cpu", **GRID_LONG)
     pop.train(GRID_LONG["lr_decay_steps"], progress=False)

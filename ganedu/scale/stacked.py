@@ -1,4 +1,4 @@
-r"""K networks as one: the vectorised pieces of :mod:`ganedu.population`.
+r"""K networks as one: the vectorised pieces of :mod:`ganedu.scale.population`.
 
 Member k of a population keeps its own ``MLPGenerator`` / ``MLPCritic``. Every step stacks the
 members' layers and applies all K at once, one ``torch.baddbmm`` per layer:
@@ -19,10 +19,10 @@ import math
 import torch
 from torch import nn
 
-from .data import sample_toy
-from .lipschitz import gradient_norms, input_gradient, interpolate, penalty_from_norms
-from .losses import LOSSES
-from .train import DIAGNOSE_SAMPLES, frozen
+from ..data import sample_toy
+from ..lipschitz import gradient_norms, input_gradient, interpolate, penalty_from_norms
+from ..losses import LOSSES
+from ..train import DIAGNOSE_SAMPLES, frozen
 
 __all__ = ["StackedMLP", "member_penalties", "HostStreams", "DeviceStream", "Group"]
 

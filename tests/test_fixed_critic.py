@@ -1,4 +1,4 @@
-"""Tests for ganedu.critics against independent references: per-sample Jacobians, closed forms,
+"""Tests for ganedu.lessons.fixed_critic against independent references: per-sample Jacobians, closed forms,
 hand-computed losses, numerical integration and numpy least squares."""
 import copy
 import math
@@ -10,7 +10,7 @@ from scipy.integrate import quad
 from scipy.stats import norm
 from torch import nn
 
-from ganedu import critics
+from ganedu.lessons import fixed_critic
 from ganedu.data import sample_parallel_lines
 from ganedu.models import MLPCritic
 
@@ -35,7 +35,7 @@ def test_layer_grad_norms_match_per_sample_jacobians():
     torch.manual_seed(0)
     critic = MLPCritic(width=16, depth=4)
     x = torch.randn(10, 2)
-    got = critics.layer_grad_norms(critic, x)
+    got = fixed_critic.layer_grad_norms(critic, x)
     assert got.shape == (5,)
     np.testing.assert_allclose(got.numpy(), _reference_layer_norms(critic, x), rtol=1e-5, atol=1e-9)
 
@@ -55,32 +55,32 @@ def test_layer_grad_norms_closed_form_when_every_relu_is_active():
         for W in reversed(Ws[l:-1]):
             J = J @ W
         expected.append(J.norm().item())
-    torch.testing.assert_close(critics.layer_grad_norms(critic, x), torch.tensor(expected, dtype=torch.float64))
+    torch.testing.assert_close(fixed_critic.layer_grad_norms(critic, x), torch.tensor(expected, dtype=torch.float64))
 
 
 def test_layer_grad_norms_do_not_underflow_in_float32():
-    critic = critics.deep_relu_critic(depth=12, width=64)
+    critic = fixed_critic.deep_relu_critic(depth=12, width=64)
     with torch.no_grad():
         for p in critic.parameters():
             p.clamp_(-1e-3, 1e-3)
-    norms = critics.layer_grad_norms(critic, torch.randn(16, 2))
+    norms = fixed_critic.layer_grad_norms(critic, torch.randn(16, 2))
     assert (norms > 0).all() and torch.isfinite(norms).all()
 
 
 def test_deep_relu_critic_shape_and_layers():
-    critic = critics.deep_relu_critic(depth=12, width=32)
+    critic = fixed_critic.deep_relu_critic(depth=12, width=32)
     assert sum(isinstance(m, nn.Linear) for m in critic.modules()) == 13
     assert sum(isinstance(m, nn.ReLU) for m in critic.modules()) == 12
     assert critic(torch.randn(4, 2)).shape == (4,)
     with pytest.raises(ValueError, match="depth"):
-        critics.deep_relu_critic(depth=0)
+        fixed_critic.deep_relu_critic(depth=0)
 
 
 def test_norm_ratios():
-    torch.testing.assert_close(critics.norm_ratios(torch.tensor([8.0, 4.0, 2.0, 1.0])),
+    torch.testing.assert_close(fixed_critic.norm_ratios(torch.tensor([8.0, 4.0, 2.0, 1.0])),
                                torch.tensor([2.0, 2.0, 2.0], dtype=torch.float64))
     with pytest.raises(ValueError, match="at least 2"):
-        critics.norm_ratios(torch.tensor([1.0]))
+        fixed_critic.norm_ratios(torch.tensor([1.0]))
 
 
 @pytest.mark.parametrize("loss", ["wasserstein", "minimax"])
@@ -89,7 +89,7 @@ def test_train_critic_fixed_first_loss_matches_hand_computation(loss):
     critic = MLPCritic(width=16, depth=2)
     untouched = copy.deepcopy(critic)
     real, fake = torch.randn(100, 2), torch.randn(80, 2) + 3
-    losses = critics.train_critic_fixed(critic, real, fake, steps=3, loss=loss, batch_size=32, seed=5)
+    losses = fixed_critic.train_critic_fixed(critic, real, fake, steps=3, loss=loss, batch_size=32, seed=5)
     rng = torch.Generator().manual_seed(5)
     x = real[torch.randint(100, (32,), generator=rng)]
     x_fake = fake[torch.randint(80, (32,), generator=rng)]
@@ -109,7 +109,7 @@ def test_train_critic_fixed_clips_every_parameter_and_learns_direction():
     torch.manual_seed(0)
     critic = MLPCritic(width=16, depth=2)
     real, fake = torch.randn(500, 2) - 2, torch.randn(500, 2) + 2
-    critics.train_critic_fixed(critic, real, fake, steps=50, clip=0.05, lr=1e-3)
+    fixed_critic.train_critic_fixed(critic, real, fake, steps=50, clip=0.05, lr=1e-3)
     for p in critic.parameters():
         assert p.abs().max() <= 0.05
     with torch.no_grad():
@@ -119,29 +119,29 @@ def test_train_critic_fixed_clips_every_parameter_and_learns_direction():
 def test_train_critic_fixed_rejects_bad_arguments():
     critic, x = MLPCritic(width=8, depth=1), torch.randn(10, 2)
     with pytest.raises(ValueError, match="steps"):
-        critics.train_critic_fixed(critic, x, x, steps=0)
+        fixed_critic.train_critic_fixed(critic, x, x, steps=0)
     with pytest.raises(ValueError, match="clip"):
-        critics.train_critic_fixed(critic, x, x, steps=1, clip=-1)
+        fixed_critic.train_critic_fixed(critic, x, x, steps=1, clip=-1)
     with pytest.raises(ValueError, match="loss"):
-        critics.train_critic_fixed(critic, x, x, steps=1, loss="bce")
+        fixed_critic.train_critic_fixed(critic, x, x, steps=1, loss="bce")
     with pytest.raises(ValueError, match="optimizer"):
-        critics.train_critic_fixed(critic, x, x, steps=1, optimizer="sgd")
+        fixed_critic.train_critic_fixed(critic, x, x, steps=1, optimizer="sgd")
     with pytest.raises(TypeError, match="MLPCritic"):
-        critics.layer_grad_norms(nn.Linear(2, 1), x)
+        fixed_critic.layer_grad_norms(nn.Linear(2, 1), x)
 
 
 def test_js_from_value_limits():
     x = torch.zeros(10, 1)
-    assert critics.js_from_value(lambda v: torch.zeros(len(v)), x, x) == pytest.approx(0.0, abs=1e-7)
+    assert fixed_critic.js_from_value(lambda v: torch.zeros(len(v)), x, x) == pytest.approx(0.0, abs=1e-7)
     perfect = lambda v: torch.where(v[:, 0] < 0.5, 100.0, -100.0)  # real at 0, fake at 1
-    assert critics.js_from_value(perfect, x, x + 1) == pytest.approx(math.log(2), abs=1e-6)
+    assert fixed_critic.js_from_value(perfect, x, x + 1) == pytest.approx(math.log(2), abs=1e-6)
 
 
 def test_js_from_value_with_the_optimal_discriminator_matches_integration():
     # N(0, 1) vs N(1, 1): D* has logit log p_r - log p_g = 0.5 - x (Goodfellow et al. 2014, Prop. 1)
     g = torch.Generator().manual_seed(0)
     real, fake = torch.randn(400_000, 1, generator=g), 1 + torch.randn(400_000, 1, generator=g)
-    got = critics.js_from_value(lambda v: 0.5 - v[:, 0], real, fake)
+    got = fixed_critic.js_from_value(lambda v: 0.5 - v[:, 0], real, fake)
 
     def kl_to_mixture(p, q):
         return quad(lambda t: p(t) * math.log(2 * p(t) / (p(t) + q(t))), -12, 13)[0]
@@ -154,14 +154,14 @@ def test_linear_fit_r2_against_numpy():
     g = np.random.default_rng(0)
     x = g.normal(size=(200, 2))
     affine = 3 * x[:, 0] - 2 * x[:, 1] + 1
-    assert critics.linear_fit_r2(torch.tensor(affine), torch.tensor(x)) == pytest.approx(1.0, abs=1e-12)
+    assert fixed_critic.linear_fit_r2(torch.tensor(affine), torch.tensor(x)) == pytest.approx(1.0, abs=1e-12)
     v = x[:, 0] - x[:, 1] + x[:, 0] ** 2 * x[:, 1]
     A = np.column_stack([x, np.ones(len(x))])
     coef, *_ = np.linalg.lstsq(A, v, rcond=None)
     expected = 1 - np.sum((A @ coef - v) ** 2) / np.sum((v - v.mean()) ** 2)
-    assert critics.linear_fit_r2(torch.tensor(v), torch.tensor(x)) == pytest.approx(expected, rel=1e-10)
+    assert fixed_critic.linear_fit_r2(torch.tensor(v), torch.tensor(x)) == pytest.approx(expected, rel=1e-10)
     with pytest.raises(ValueError, match="shape"):
-        critics.linear_fit_r2(torch.tensor(v), torch.tensor(x[:10]))
+        fixed_critic.linear_fit_r2(torch.tensor(v), torch.tensor(x[:10]))
 
 
 @pytest.mark.training_outcome
@@ -169,7 +169,7 @@ def test_estimate_from_samples_on_parallel_lines():
     g = torch.Generator().manual_seed(0)
     real, fake = sample_parallel_lines(0.5, 1000, generator=g)
     real_t, fake_t = sample_parallel_lines(0.5, 500, generator=g)
-    est = critics.estimate_from_samples(real, fake, real_t, fake_t, steps=100, width=32)
+    est = fixed_critic.estimate_from_samples(real, fake, real_t, fake_t, steps=100, width=32)
     assert est["js"] == pytest.approx(math.log(2), abs=0.01)
     assert est["w1_exact"] == pytest.approx(0.5, abs=0.02)
     assert est["w1_critic"] == pytest.approx(0.5, abs=0.1)

@@ -13,7 +13,7 @@ The student version keeps the ``# TASK:`` comment (and the comment lines right a
 replaces the rest of the block by ``raise NotImplementedError("Exercise: <task>")`` at the
 block's indentation. Without a ``# TASK:`` line the task is taken from the markdown cell just
 before the exercise. The check cells that follow are left exactly as they are: run on the stub,
-they raise the friendly ``ExerciseNotDone`` of ``ganedu.exercises.core``.
+they raise the friendly ``ExerciseNotDone`` of ``ganedu.lessons.exercises.core``.
 
 Prose that answers an exercise or a discussion question sits in a markdown cell between two HTML
 comments (invisible when the notebook is rendered)::
@@ -25,7 +25,7 @@ comments (invisible when the notebook is rendered)::
 The student version drops the text between them, markers included, and drops the cell when
 nothing else is left in it.
 
-    python -m ganedu.student notebooks/*.ipynb --out student/     (what `make student` runs)
+    python -m ganedu.classroom.student notebooks/*.ipynb --out student/     (what `make student` runs)
 """
 from __future__ import annotations
 
@@ -231,7 +231,7 @@ def write_student_versions(sources, out_dir) -> list[Path]:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ganedu.student",
+        prog="python -m ganedu.classroom.student",
         description="Write student versions of notebooks: every '# BEGIN SOLUTION ... # END SOLUTION' "
                     "block becomes a `raise NotImplementedError(\"Exercise: <task>\")` stub, prose between "
                     "'<!-- BEGIN SOLUTION -->' and '<!-- END SOLUTION -->' is dropped, outputs "
@@ -242,7 +242,7 @@ def main(argv=None) -> int:
     try:
         written = write_student_versions(args.notebooks, args.out)
     except (ValueError, OSError) as exc:
-        print(f"ganedu.student: error: {exc}", file=sys.stderr)
+        print(f"ganedu.classroom.student: error: {exc}", file=sys.stderr)
         return 2
     for path in written:
         print(f"wrote {path}")

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import torch_threads
+from .. import torch_threads
 
 __all__ = ["Mixture1D", "P_DATA", "P_G", "grid", "optimal_discriminator", "value_function",
            "js_divergence", "Discriminator1D", "train_discriminator"]
@@ -155,7 +155,7 @@ def train_discriminator(p_data: Mixture1D = P_DATA, p_g: Mixture1D = P_G, *, ste
     ``ganedu.losses.d_loss_minimax`` (that is, maximise V(D, G)) with Adam. Its sigmoid approaches
     :math:`D^*` where the densities have mass. ``callback(step, discriminator)`` runs every ``every``.
     """
-    from .losses import d_loss_minimax
+    from ..losses import d_loss_minimax
 
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be an int >= 1, got {steps!r}")

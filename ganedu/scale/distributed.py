@@ -50,7 +50,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from . import get_device
+from .. import get_device
 
 __all__ = ["DistInfo", "init_distributed", "is_main_process", "distribute", "unwrap", "unwrapped",
            "average_buffers", "sampler_batches", "rank_seed", "cleanup", "enable_amp",
@@ -309,7 +309,7 @@ def prepare(trainer, info: DistInfo, *, amp=False, channels_last=False, sync_bat
 
 def download(name: str, image_size: int):
     """``--download``: fetch MNIST / Fashion-MNIST / CIFAR-10 if absent (rank 0; the others wait)."""
-    from .data import IMAGE_DATASETS, LARGE_IMAGE_DATASETS, image_dataset, large_image_dataset
+    from ..data import IMAGE_DATASETS, LARGE_IMAGE_DATASETS, image_dataset, large_image_dataset
 
     if is_main_process():
         if name in IMAGE_DATASETS:

@@ -8,7 +8,7 @@ notes plugin: press ``S`` for the speaker view, which shows the cells whose slid
 registry by ``make slides`` into ``.cache/vendor/``. Copy the whole ``slides/`` folder and the
 decks open from disk, offline.
 
-    python -m ganedu.slides notebooks/*.ipynb --out slides --vendor .cache/vendor --execute full
+    python -m ganedu.classroom.slides notebooks/*.ipynb --out slides --vendor .cache/vendor --execute full
 
 ``--execute`` runs each notebook first (``quick``: GANEDU_QUICK=1, ``full``, or ``none`` for a
 deck of the stored notebook, which has no outputs). Live widgets cannot run in a static deck:
@@ -168,7 +168,7 @@ def network_loads(html: str) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ganedu.slides",
+    parser = argparse.ArgumentParser(prog="python -m ganedu.classroom.slides",
                                      description="Export notebooks to reveal.js decks that open offline.")
     parser.add_argument("notebooks", nargs="+")
     parser.add_argument("--out", default="slides", help="output folder (default: slides)")
@@ -181,7 +181,7 @@ def main(argv=None) -> int:
     try:
         build_slides(args.notebooks, args.out, args.vendor, execute=args.execute, timeout=args.timeout)
     except (FileNotFoundError, ValueError) as exc:
-        print(f"ganedu.slides: error: {exc}", file=sys.stderr)
+        print(f"ganedu.classroom.slides: error: {exc}", file=sys.stderr)
         return 2
     return 0
 

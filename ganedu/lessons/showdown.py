@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from . import torch_threads
-from .data import TOY_DATASETS, load_digits, sample_toy, toy_modes, toy_std
-from .metrics import class_coverage, critic_w_estimate, frechet_distance, mode_coverage, w1_to_data
-from .recipes import RECIPES, Recipe, get_recipe
+from .. import torch_threads
+from ..data import TOY_DATASETS, load_digits, sample_toy, toy_modes, toy_std
+from ..metrics import class_coverage, critic_w_estimate, frechet_distance, mode_coverage, w1_to_data
+from ..recipes import RECIPES, Recipe, get_recipe
 
 __all__ = ["COLUMNS", "EVAL_SEED", "DATA_SEED", "LITERATURE", "Showdown", "label", "reference_data",
            "score", "run_one", "reference_row", "run_showdown", "summarize", "format_table",
@@ -127,7 +127,7 @@ def run_one(recipe, data: str, *, steps: int, seed: int = 0, image_size: int = 8
     ``n_eval`` samples it was scored on (CPU), and the trainer. A run that diverges is rolled back
     to its last good state by the Trainer, scored there, and noted.
     """
-    from .train import Trainer, TrainingDiverged
+    from ..train import Trainer, TrainingDiverged
 
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
         raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
@@ -286,7 +286,7 @@ def literature_table(ours: list) -> str:
 
 def plot_showdown(result: Showdown, *, seed: int = 0, n_points: int = 400, dpi: int = 60):
     """A grid of final samples: one row per dataset, one column per recipe (seed ``seed``)."""
-    from .plot import new_figure, plot_image_grid, plot_samples
+    from ..plot import new_figure, plot_image_grid, plot_samples
 
     keys = [k for k in result.samples if k[2] == seed]
     if not keys:

@@ -2,7 +2,7 @@ r"""Populations: train K independent toy GANs at once, as one batched run.
 
 A sweep over seeds, λ, clip values or learning rates is K separate trainings with the same shape
 of computation, so we run them as one. Member k keeps its own ``MLPGenerator`` / ``MLPCritic``;
-every step stacks the members' layers and applies all K at once (:mod:`ganedu.stacked`):
+every step stacks the members' layers and applies all K at once (:mod:`ganedu.scale.stacked`):
 
 .. math::  W \in \mathbb{R}^{K \times \text{out} \times \text{in}},\quad
            y_k = x_k W_k^\top + b_k \ \text{for every } k \ \text{(one ``torch.baddbmm``)}.
@@ -30,14 +30,14 @@ import warnings
 
 import torch
 
-from . import get_device, seed_everything
-from .assemble import build_models
+from .. import get_device, seed_everything
+from ..models import build_models
 from .cuda_graph import StepGraph, graphs_supported
-from .data import TOY_DATASETS, sample_toy, toy_modes, toy_std
-from .metrics import mode_coverage, w1_to_data
-from .recipes import Recipe, get_recipe
+from ..data import TOY_DATASETS, sample_toy, toy_modes, toy_std
+from ..metrics import mode_coverage, w1_to_data
+from ..recipes import Recipe, get_recipe
 from .stacked import DeviceStream, Group, HostStreams, StackedMLP, member_penalties
-from .train import HISTORY_KEYS, default_threads, run_steps
+from ..train import HISTORY_KEYS, default_threads, run_steps
 
 __all__ = ["Population", "StackedMLP", "member_penalties", "HostStreams", "DeviceStream", "PER_MEMBER"]
 
@@ -147,7 +147,7 @@ class Population:
             self.flush()
 
     def _group_step(self, g: int, group: Group) -> torch.Tensor:
-        """One group's step; with ``rng="device"`` on CUDA, replayed from a CUDA graph (``ganedu.cuda_graph``)."""
+        """One group's step; with ``rng="device"`` on CUDA, replayed from a CUDA graph (``ganedu.scale.cuda_graph``)."""
         step = self.steps
         if not self.graphs or group.n_critic_now(step) != group.shape.n_critic:  # WGAN warm-up: eager
             return group.step(step, self.stream)

@@ -30,9 +30,9 @@ import numbers
 import torch
 from torch import nn
 
-from .losses import LOSSES
-from .lipschitz import clip_weights_, gradient_penalty
-from .models import MLPCritic
+from ..losses import LOSSES
+from ..lipschitz import clip_weights_, gradient_penalty
+from ..models import MLPCritic
 
 __all__ = ["train_critic_fixed", "js_from_value", "estimate_from_samples", "deep_relu_critic", "layer_grad_norms",
            "norm_ratios", "linear_fit_r2"]
@@ -209,9 +209,9 @@ def estimate_from_samples(real: torch.Tensor, fake: torch.Tensor, real_test: tor
 
     Both networks are ``MLPCritic(in_dim, width, depth=2)``, trained with Adam for ``steps`` steps.
     """
-    from .divergences import w1_exact
-    from .lipschitz import lipschitz_estimate
-    from .metrics import critic_w_estimate
+    from ..divergences import w1_exact
+    from ..lipschitz import lipschitz_estimate
+    from ..metrics import critic_w_estimate
 
     in_dim = real.shape[1]
     torch.manual_seed(seed)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 
-from ..recipes import Recipe, get_recipe
+from ...recipes import Recipe, get_recipe
 from .core import report, run_student
 
 __all__ = ["check_beat_default", "default_recipe", "DATA", "MARGIN", "COST_FIELDS", "N_W1"]

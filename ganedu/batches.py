@@ -1,6 +1,8 @@
-"""Assemble what a recipe needs: a stream of real batches and the two networks.
+"""From a dataset name to real batches: what the Trainer samples from, and how.
 
-Kept apart from the training loop so that ``train.py`` reads like the papers' pseudocode.
+``resolve_data`` turns a name into a toy name, an image tensor or a Dataset; ``make_batch_fn``
+turns that into a function ``n -> Tensor[n, ...]`` on the training device. The recipe's networks
+are built in ``models.build_models``.
 """
 from __future__ import annotations
 
@@ -10,9 +12,8 @@ import torch
 
 from .data import (IMAGE_DATASETS, LARGE_IMAGE_DATASETS, TOY_DATASETS, image_dataset, large_image_dataset,
                    load_digits, sample_toy)
-from .models import DCGANDiscriminator, DCGANGenerator, MLPCritic, MLPGenerator
 
-__all__ = ["resolve_data", "make_batch_fn", "build_models", "data_shape"]
+__all__ = ["TOY_POOL", "resolve_data", "make_batch_fn", "data_shape"]
 
 
 def resolve_data(data, *, image_size=16):
@@ -88,41 +89,3 @@ def data_shape(data) -> tuple:
         return tuple(data.shape[1:])
     item = data[0]
     return tuple((item[0] if isinstance(item, (tuple, list)) else item).shape)
-
-
-def build_models(recipe, data):
-    """The recipe's generator and critic for ``data``, plus a spec to rebuild them from a checkpoint."""
-    shape = data_shape(data)
-    model = recipe.model if recipe.model != "auto" else ("mlp" if len(shape) == 1 else "dcgan")
-    norm = recipe.critic_norm
-    if norm == "auto":
-        if recipe.spectral_norm:
-            norm = "spectral"
-        elif model == "dcgan":
-            norm = "layer" if recipe.gp_lambda > 0 else "batch"
-        else:
-            norm = "none"
-    z_dim = recipe.z_dim or (2 if len(shape) == 1 else 100)
-    if model == "mlp":
-        if len(shape) != 1:
-            raise ValueError(f"model='mlp' is for vector data such as the 2D toy sets, got samples of "
-                             f"shape {shape}; use model='dcgan' (or 'auto') for images")
-        dim = shape[0]
-        spec = {"kind": "mlp", "generator": dict(z_dim=z_dim, out_dim=dim, width=recipe.width,
-                                                 depth=recipe.depth),
-                "critic": dict(in_dim=dim, width=recipe.width, depth=recipe.depth, norm=norm)}
-    else:
-        if len(shape) != 3:
-            raise ValueError(f"model='dcgan' needs image data (C, H, W), got samples of shape {shape}")
-        channels, size = shape[0], shape[-1]
-        spec = {"kind": "dcgan", "generator": dict(z_dim=z_dim, image_size=size, channels=channels),
-                "critic": dict(image_size=size, channels=channels, norm=norm)}
-    generator, critic = models_from_spec(spec)
-    return generator, critic, spec
-
-
-def models_from_spec(spec):
-    """Rebuild (generator, critic) from the spec stored in a checkpoint."""
-    if spec["kind"] == "mlp":
-        return MLPGenerator(**spec["generator"]), MLPCritic(**spec["critic"])
-    return DCGANGenerator(**spec["generator"]), DCGANDiscriminator(**spec["critic"])

@@ -1,13 +1,13 @@
 """Recorded results: sweeps too long to train live in a notebook, trained once and stored as JSON.
 
 A notebook has a time budget (full mode: 3 minutes on a 2-core CPU), and some lessons need more
-evidence than that buys: a grid of settings over several seeds. ``python -m ganedu.records`` trains
-such a grid as one :class:`ganedu.population.Population` and writes ``ganedu/recorded/<name>.json``
+evidence than that buys: a grid of settings over several seeds. ``python -m ganedu.lessons.records`` trains
+such a grid as one :class:`ganedu.scale.population.Population` and writes ``ganedu/lessons/recorded/<name>.json``
 (shipped with the package, so Colab finds it too) with the results, the settings, the date, the
 machine and the torch version. The notebook loads it with :func:`load` and shows it labelled
 "recorded on <machine>, <date>", beside a small part of the grid computed live.
 
-``make record`` regenerates every record; ``python -m ganedu.records --tiny --out DIR`` runs a
+``make record`` regenerates every record; ``python -m ganedu.lessons.records --tiny --out DIR`` runs a
 seconds-long version of each (the tests do).
 """
 from __future__ import annotations
@@ -88,7 +88,7 @@ def record_lambda_grid(spec: dict | None = None, progress: bool = True) -> dict:
     """Train the λ grid as one population; return the record (a JSON-ready dict)."""
     from ganedu.data import sample_toy
     from ganedu.metrics import w1_to_data
-    from ganedu.population import Population
+    from ganedu.scale.population import Population
 
     spec = dict(LAMBDA_GRID if spec is None else spec)
     members, rows = lambda_grid_members(spec)
@@ -128,10 +128,10 @@ def record_lambda_grid(spec: dict | None = None, progress: bool = True) -> dict:
     return {
         "name": "05_lambda_grid",
         "what": "notebook 05 section 5: WGAN-GP on 8 Gaussians, gp_lambda x n_critic x learning rate x seeds, "
-                "trained as one ganedu.population.Population (each member exactly its own Trainer run)",
+                "trained as one ganedu.scale.population.Population (each member exactly its own Trainer run)",
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
         "machine": machine(), "ganedu": __import__("ganedu").__version__,
-        "command": "python -m ganedu.records 05_lambda_grid", "seconds": round(seconds, 1),
+        "command": "python -m ganedu.lessons.records 05_lambda_grid", "seconds": round(seconds, 1),
         "spec": spec, "results": results,
         "diverged": {str(k): msg for k, msg in pop.diverged.items()},
     }
@@ -141,7 +141,7 @@ RECORDS = {"05_lambda_grid": (record_lambda_grid, LAMBDA_GRID)}
 
 
 def path(name: str) -> pathlib.Path:
-    """Where the shipped record ``name`` lives (``ganedu/recorded/<name>.json``)."""
+    """Where the shipped record ``name`` lives (``ganedu/lessons/recorded/<name>.json``)."""
     if name not in RECORDS:
         raise ValueError(f"name must be one of {sorted(RECORDS)}, got {name!r}")
     return RECORDED_DIR / f"{name}.json"
@@ -151,7 +151,7 @@ def load(name: str) -> dict:
     """The shipped record ``name`` as a dict (see :data:`RECORDS`)."""
     p = path(name)
     if not p.exists():
-        raise FileNotFoundError(f"no record {p}: run `make record` (python -m ganedu.records {name})")
+        raise FileNotFoundError(f"no record {p}: run `make record` (python -m ganedu.lessons.records {name})")
     return json.loads(p.read_text())
 
 
@@ -259,10 +259,10 @@ def plot_grid(record: dict, panels=(("modes", "worst"), ("hq", "mean"), ("hq", "
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m ganedu.records",
+        prog="python -m ganedu.lessons.records",
         description="Train the notebooks' recorded grids (as populations) and write them as JSON.")
     parser.add_argument("names", nargs="*", default=sorted(RECORDS), help=f"records to make (default: all: {', '.join(RECORDS)})")
-    parser.add_argument("--out", type=pathlib.Path, default=RECORDED_DIR, help="folder for <name>.json (default: ganedu/recorded)")
+    parser.add_argument("--out", type=pathlib.Path, default=RECORDED_DIR, help="folder for <name>.json (default: ganedu/lessons/recorded)")
     parser.add_argument("--tiny", action="store_true", help="a few steps, one seed: checks the code path in seconds")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: fastest for these small MLPs)")
     args = parser.parse_args(argv)

@@ -3,10 +3,10 @@
     python -m ganedu grade student/05_gradient_penalty.ipynb        (quick mode, the default)
     python -m ganedu grade --full --json student/*.ipynb
 
-The exercises are the ``ganedu.exercises.check_<name>(...)`` calls found in the notebook's code
+The exercises are the ``ganedu.lessons.exercises.check_<name>(...)`` calls found in the notebook's code
 cells. The notebook runs in a fresh kernel with nbclient (``GANEDU_QUICK=1`` unless ``--full``),
 errors allowed, so one unfinished exercise does not hide the others. Around each check cell the
-grader reads ``ganedu.exercises.RESULTS`` (name -> passed?, filled by the checks' ``report``)
+grader reads ``ganedu.lessons.exercises.RESULTS`` (name -> passed?, filled by the checks' ``report``)
 so that each verdict is attributed to the check cell that produced it. An exercise scores 1
 when its last check cell recorded a verdict and every verdict it recorded is a pass; 0
 otherwise (stub still in place, check failed, or the cell raised before the check could run).
@@ -22,14 +22,14 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-CHECK_CALL = re.compile(r"(?<![\w.])(?:ganedu\.)?(?:exercises\.)?check_(?P<name>[A-Za-z0-9_]+)\s*\(")
+CHECK_CALL = re.compile(r"(?<![\w.])(?:ganedu\.(?:lessons\.)?)?(?:exercises\.)?check_(?P<name>[A-Za-z0-9_]+)\s*\(")
 DEF_CHECK = re.compile(r"^\s*def\s+check_", re.M)
 MARKER = "@@ganedu-grade@@"
 
 # Cells the grader runs around each check cell (never saved anywhere). The first puts the
 # verdicts recorded so far aside and empties RESULTS; the second prints what the check cell
 # recorded, then merges the earlier verdicts back, so RESULTS ends as the notebook left it.
-_BEFORE = ("import ganedu.exercises.core as __ganedu_core\n"
+_BEFORE = ("import ganedu.lessons.exercises.core as __ganedu_core\n"
            "__ganedu_saved = dict(__ganedu_core.RESULTS); __ganedu_core.RESULTS.clear()")
 _AFTER = ("import json as __ganedu_json\n"
           "print({marker!r} + __ganedu_json.dumps({{'cell': {cell}, 'results': __ganedu_core.RESULTS}}))\n"

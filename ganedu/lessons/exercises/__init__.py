@@ -1,4 +1,4 @@
-"""Check functions for the notebooks' exercises: ``ganedu.exercises.check_<name>(...)``.
+"""Check functions for the notebooks' exercises: ``ganedu.lessons.exercises.check_<name>(...)``.
 
 Each check runs the student's code on random inputs (including the known pitfalls), compares
 it with a reference, prints a friendly verdict and returns True / False. It never prints the
@@ -29,7 +29,7 @@ def __getattr__(name):
         for module in _check_modules():
             if hasattr(module, name):
                 return getattr(module, name)
-    raise AttributeError(f"module 'ganedu.exercises' has no attribute {name!r}")
+    raise AttributeError(f"module 'ganedu.lessons.exercises' has no attribute {name!r}")
 
 
 def __dir__():
