@@ -293,22 +293,21 @@ def test_fast_toy_wgan_gp_reaches_all_modes_within_3000_steps(seed):
 
 
 # The grid (25 Gaussians) on every kernel set, as the recipe's note says: with the learning rate decayed
-# over 10,000 steps to a hundredth, 25/25 modes and >= 90% HQ at step 10,000. Measured (seeds 0-4, the
-# same numbers a Trainer gives: the population's members are its runs, tests/test_population.py): HQ
-# 0.922-0.968 under ATEN_CPU_CAPABILITY=default, 0.936-0.961 on avx2; all 25/25. The 6,000-step decay of
-# notebooks 05 and 07 ends at HQ 0.865-0.906 under default kernels (>= 0.90 on avx2 only), so the 90%
-# claim is made for the longer run.
+# over 10,000 steps to a hundredth, 25/25 modes and >= 90% HQ at step 10,000. Measured with this test's
+# Trainer runs, seeds 0-4 (all 25/25): HQ 0.9216-0.9684 under ATEN_CPU_CAPABILITY=default, 0.9356-0.9500 on
+# avx2 (a population of the same seeds gives the same numbers). The 6,000-step decay of notebooks 05 and 07
+# ends at HQ 0.865-0.906 under default kernels (>= 0.90 on avx2 only), so the 90% claim is made for the
+# longer run. One test per seed, so that the two test workers share them.
 GRID_SEEDS = (0, 1, 2)
 GRID_LONG = dict(lr_decay_steps=10_000, lr_floor=0.01)
 
 
 @pytest.mark.slow
 @pytest.mark.training_outcome
-def test_fast_toy_wgan_gp_on_25_gaussians_with_the_decay_over_10000_steps():
-    """25/25 modes and >= 90% HQ after 10,000 steps, every seed (trained as one population)."""
-    from ganedu.scale.population import Population
-
-    pop = Population.from_grid("wgan-gp-toy", "25gaussians", seeds=list(GRID_SEEDS), device="cpu", **GRID_LONG)
-    pop.train(GRID_LONG["lr_decay_steps"], progress=False)
-    for (_, seed), result in zip(pop.members, pop.evaluate(n=2500, w1_points=50)):
-        assert result["modes"] == 25 and result["hq"] >= 0.90, f"25gaussians, seed {seed}: {result}"
+@pytest.mark.parametrize("seed", GRID_SEEDS)
+def test_fast_toy_wgan_gp_on_25_gaussians_with_the_decay_over_10000_steps(seed):
+    """25/25 modes and >= 90% HQ after 10,000 steps, every seed."""
+    t = Trainer.from_recipe("wgan-gp-toy", "25gaussians", device="cpu", seed=seed, **GRID_LONG)
+    t.train(GRID_LONG["lr_decay_steps"], progress=False)
+    result = mode_coverage(t.sample(2500), toy_modes("25gaussians"), toy_std("25gaussians"))
+    assert result["modes"] == 25 and result["hq"] >= 0.90, f"25gaussians, seed {seed}: {result}"
