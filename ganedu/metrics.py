@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import numbers
 import os
 import time
 import warnings
@@ -19,6 +18,7 @@ import torch
 from torch import nn
 
 from ganedu import torch_threads
+from ganedu.checks import check_choice, check_int, check_number, check_tensor
 from ganedu.data import DIGITS_SIZES, load_digits
 from ganedu.divergences import kl_divergence, w1_exact
 from ganedu.models import evaluating
@@ -27,15 +27,6 @@ __all__ = [
     "mode_coverage", "w1_to_data", "critic_w_estimate", "DigitsClassifier", "digits_classifier",
     "class_coverage", "frechet_distance_from_features", "frechet_distance",
 ]
-
-
-def _check_tensor(x, arg, ndim=None):
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{arg} must be a torch.Tensor, got {type(x).__name__}")
-    if ndim is not None and x.dim() != ndim:
-        raise ValueError(f"{arg} must have {ndim} dims, got shape {tuple(x.shape)}")
-    if x.numel() == 0:
-        raise ValueError(f"{arg} must not be empty, got shape {tuple(x.shape)}")
 
 
 def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> dict:
@@ -53,15 +44,12 @@ def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> dic
     Returns:
         ``dict(modes=int, hq=float, counts=list[int])``: covered modes, HQ fraction, HQ samples per mode.
     """
-    _check_tensor(samples, "samples", 2)
-    _check_tensor(modes, "modes", 2)
+    check_tensor("samples", samples, ndim=2)
+    check_tensor("modes", modes, ndim=2)
     if samples.shape[1] != modes.shape[1]:
         raise ValueError(f"samples (n, d) and modes (k, d) must share d, "
                          f"got {tuple(samples.shape)} and {tuple(modes.shape)}")
-    if not isinstance(std, numbers.Real) or isinstance(std, bool):
-        raise TypeError(f"std must be a positive float, got {std!r}")
-    if not std > 0:
-        raise ValueError(f"std must be > 0, got {std}")
+    check_number("std", std, gt=0, expected="> 0 (a positive finite number)")
     x = samples.detach().cpu().double()
     c = modes.detach().cpu().double()
     distance, nearest = torch.cdist(x, c).min(dim=1)             # (n,), (n,)
@@ -81,11 +69,9 @@ def w1_to_data(samples: torch.Tensor, data: torch.Tensor, *, max_points: int = 2
     Args:
         samples: ``(n, d)``; data: ``(m, d)``; max_points: cap on the points used.
     """
-    _check_tensor(samples, "samples", 2)
-    _check_tensor(data, "data", 2)
-    if not isinstance(max_points, numbers.Integral) or isinstance(max_points, bool) or max_points < 1:
-        raise ValueError(f"max_points must be a positive int, got {max_points!r}")
-    m = min(len(samples), len(data), int(max_points))
+    check_tensor("samples", samples, ndim=2)
+    check_tensor("data", data, ndim=2)
+    m = min(len(samples), len(data), check_int("max_points", max_points, min=1))
     return w1_exact(samples[:m], data[:m])
 
 
@@ -105,8 +91,8 @@ def critic_w_estimate(critic, real: torch.Tensor, fake: torch.Tensor, *, eval_mo
     """
     if not callable(critic):
         raise TypeError(f"critic must be callable (an nn.Module), got {type(critic).__name__}")
-    _check_tensor(real, "real")
-    _check_tensor(fake, "fake")
+    check_tensor("real", real)
+    check_tensor("fake", fake)
     mode = evaluating(critic) if eval_mode and isinstance(critic, nn.Module) else contextlib.nullcontext()
     with mode:
         means = []
@@ -132,7 +118,7 @@ class DigitsClassifier(nn.Module):
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(feature_dim, 10))
 
     def _check(self, x):
-        _check_tensor(x, "images", 4)
+        check_tensor("images", x, ndim=4)
         if tuple(x.shape[1:]) != (1, self.size, self.size):
             raise ValueError(f"images must have shape (B, 1, {self.size}, {self.size}), got {tuple(x.shape)}")
 
@@ -165,8 +151,7 @@ def digits_classifier(size: int = 16, cache_dir: str | None = None) -> DigitsCla
         size: image side, 8, 16 or 32.
         cache_dir: optional folder for ``digits_classifier_{size}.pt``.
     """
-    if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size not in DIGITS_SIZES:
-        raise ValueError(f"size must be one of {DIGITS_SIZES}, got {size!r}")
+    check_choice("size", size, DIGITS_SIZES)
     return _digits_classifier(int(size), None if cache_dir is None else os.fspath(cache_dir))
 
 
@@ -208,7 +193,7 @@ def _train(model, x, y, epochs: int = 40, batch_size: int = 64):
 
 
 def _classifier_for(images, classifier):
-    _check_tensor(images, "images", 4)
+    check_tensor("images", images, ndim=4)
     if classifier is None:
         size = images.shape[-1]
         if images.shape[1:] != (1, size, size) or size not in DIGITS_SIZES:
@@ -308,3 +293,4 @@ def frechet_distance(real_images: torch.Tensor, fake_images: torch.Tensor, class
                          f"got {tuple(real_images.shape)} and {tuple(fake_images.shape)}")
     return frechet_distance_from_features(_batched(classifier.features, real_images),
                                           _batched(classifier.features, fake_images))
+

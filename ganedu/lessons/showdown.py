@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import time
 from dataclasses import dataclass, field
 
 import torch
 
 from .. import torch_threads
+from ..checks import check_choice, check_int
 from ..data import TOY_DATASETS, load_digits, sample_toy, toy_modes, toy_std
 from ..metrics import class_coverage, critic_w_estimate, frechet_distance, mode_coverage, w1_to_data
 from ..recipes import RECIPES, Recipe, get_recipe
@@ -84,11 +84,10 @@ def label(recipe: Recipe | str) -> str:
 
 def reference_data(data: str, n: int = N_W1, *, image_size: int = 8) -> torch.Tensor:
     """The fixed real sample every run is compared with: ``n`` toy points (seed ``DATA_SEED``) or all digits."""
-    if data in TOY_DATASETS:
-        return sample_toy(data, n, generator=torch.Generator().manual_seed(DATA_SEED))
+    check_choice("data", data, TOY_DATASETS + ("digits",))
     if data == "digits":
         return load_digits(image_size)[0]
-    raise ValueError(f"data must be one of {TOY_DATASETS + ('digits',)}, got {data!r}")
+    return sample_toy(data, n, generator=torch.Generator().manual_seed(DATA_SEED))
 
 
 def score(samples: torch.Tensor, data: str, *, n_w1: int = N_W1, critic=None) -> dict:
@@ -129,14 +128,13 @@ def run_one(recipe, data: str, *, steps: int, seed: int = 0, image_size: int = 8
     """
     from ..train import Trainer, TrainingDiverged
 
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    steps = check_int("steps", steps, min=1)
     recipe = get_recipe(recipe)
     with torch_threads(threads):
         trainer = Trainer.from_recipe(recipe, data=data, seed=seed, device=device, image_size=image_size)
         note, start = "", time.perf_counter()
         try:
-            trainer.train(int(steps), progress=False)
+            trainer.train(steps, progress=False)
         except TrainingDiverged:
             note = f"diverged, scored at step {trainer.steps}"
         seconds = time.perf_counter() - start
@@ -192,9 +190,9 @@ def _per_data(value, data, name):
 
 def _check_seeds(seeds):
     seeds = list(seeds)
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
-        raise ValueError(f"seeds must be a non-empty list of ints >= 0, got {seeds!r}")
-    return seeds
+    if not seeds:
+        raise ValueError("seeds must be a non-empty list of ints >= 0, got []")
+    return [check_int(f"seeds[{i}]", s, min=0) for i, s in enumerate(seeds)]
 
 
 def run_showdown(plan: dict, *, steps, seeds=(0,), image_size: int = 8, n_eval: int | None = None,
