@@ -22,7 +22,7 @@ from .batches import data_shape
 from .checks import check_choice, check_int, check_type
 
 __all__ = ["MLPGenerator", "MLPCritic", "DCGANGenerator", "DCGANDiscriminator", "dcgan_init_",
-           "has_batchnorm", "check_no_batchnorm", "count_parameters", "build_models", "models_from_spec"]
+           "has_batchnorm", "count_parameters", "build_models", "models_from_spec"]
 
 # hidden-layer nonlinearities; leaky_relu has slope 0.2 as in DCGAN §4
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "elu": nn.ELU}
@@ -257,12 +257,6 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
 def has_batchnorm(module: nn.Module) -> bool:
     """True when any submodule is a BatchNorm (any ``torch.nn.modules.batchnorm._BatchNorm``)."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
-
-
-def check_no_batchnorm(critic: nn.Module):
-    """Raise the explained ValueError if ``critic`` has BatchNorm (see ``ganedu.lipschitz``)."""
-    from .lipschitz import check_no_batchnorm as _check  # lazy: one implementation, in lipschitz
-    return _check(critic)
 
 
 @contextlib.contextmanager

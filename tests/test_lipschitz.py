@@ -209,6 +209,15 @@ def test_batchnorm_critic_is_refused(norm):
         lip.check_no_batchnorm(lambda x: x)
 
 
+def test_check_no_batchnorm_on_the_course_networks():
+    # the one home of the rule is lipschitz (models.has_batchnorm only answers yes or no)
+    from ganedu.models import DCGANDiscriminator, MLPCritic
+    with pytest.raises(ValueError, match="BatchNorm"):
+        lip.check_no_batchnorm(MLPCritic(width=8, norm="batch"))
+    lip.check_no_batchnorm(MLPCritic(width=8, norm="layer"))     # no error
+    lip.check_no_batchnorm(DCGANDiscriminator(image_size=8, base=4, norm="layer"))
+
+
 def test_shape_mismatch_names_both_shapes():
     critic = mlp_critic()
     with pytest.raises(ValueError, match=r"real \(4, 2\) and fake \(5, 2\)"):
