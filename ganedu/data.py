@@ -21,7 +21,7 @@ import torch
 from .checks import check_choice, check_int, check_type
 
 __all__ = [
-    "TOY_DATASETS", "IMAGE_DATASETS", "DIGITS_SIZES", "sample_toy", "toy_modes", "toy_std",
+    "TOY_DATASETS", "TOY_MIXTURES", "IMAGE_DATASETS", "DIGITS_SIZES", "sample_toy", "toy_modes", "toy_std",
     "sample_parallel_lines", "load_digits", "DigitsDataset", "image_dataset",
     "LARGE_IMAGE_DATASETS", "large_image_dataset",
 ]
@@ -43,6 +43,8 @@ _MIXTURES = {
         0.02, 1.0,
     ),
 }
+#: the toy sets that are mixtures of Gaussians: they have modes (``toy_modes``) and a std (``toy_std``)
+TOY_MIXTURES = tuple(_MIXTURES)
 
 
 def _check_n(n, arg="n"):

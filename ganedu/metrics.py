@@ -19,14 +19,17 @@ from torch import nn
 
 from ganedu import torch_threads
 from ganedu.checks import check_choice, check_int, check_number, check_tensor
-from ganedu.data import DIGITS_SIZES, load_digits
+from ganedu.data import DIGITS_SIZES, TOY_MIXTURES, load_digits, toy_modes, toy_std
 from ganedu.divergences import kl_divergence, w1_exact
 from ganedu.models import evaluating
 
 __all__ = [
     "mode_coverage", "w1_to_data", "critic_w_estimate", "DigitsClassifier", "digits_classifier",
-    "class_coverage", "frechet_distance_from_features", "frechet_distance",
+    "class_coverage", "frechet_distance_from_features", "frechet_distance", "DIGITS_DATA", "score_samples",
 ]
+
+#: the datasets whose images the digits classifier reads (MNIST, or the digits it falls back to)
+DIGITS_DATA = ("digits", "mnist")
 
 
 def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> dict:
@@ -294,3 +297,52 @@ def frechet_distance(real_images: torch.Tensor, fake_images: torch.Tensor, class
     return frechet_distance_from_features(_batched(classifier.features, real_images),
                                           _batched(classifier.features, fake_images))
 
+
+def score_samples(samples: torch.Tensor, data: str | None, *, real: torch.Tensor | None = None,
+                  n_w1: int = 1000, critic=None) -> dict:
+    r"""Every metric above that applies to a generator's ``samples`` of ``data``, in one dict.
+
+    The course's one scorer: the CLI's ``metrics.json``, the showdown's table, the populations'
+    summaries and the dashboard's status line all come from here. A metric that does not apply is
+    left out of the dict.
+
+    - 2D mixtures (``8gaussians``, ``25gaussians``, ``ring``): ``modes`` covered of ``modes_total``
+      and the high-quality fraction ``hq``, on all the samples (:func:`mode_coverage`).
+    - points ``(n, d)`` with ``real`` points: ``w1``, the exact :math:`W_1` between the first
+      :math:`m = \min(n, n_\text{real}, n_{W_1})` samples and real points (:func:`w1_to_data`,
+      O(m³)); with a ``critic`` too, ``w_estimate``, its estimate of :math:`W_1` on those same
+      points, :math:`\frac1m\sum_i C(x_i) - \frac1m\sum_j C(\tilde x_j)` (:func:`critic_w_estimate`).
+    - digits (``DIGITS_DATA``: ``digits``, ``mnist``) of 8, 16 or 32 pixels: ``classes`` and ``kl_uniform`` on all
+      the samples (:func:`class_coverage`); with ``real`` images, ``frechet``: the Fréchet distance
+      between the digits-classifier features of ``real`` and of the first ``len(real)`` samples
+      (:func:`frechet_distance`).
+
+    Args:
+        samples: ``(n, d)`` points or ``(n, 1, s, s)`` images in [-1, 1].
+        data: the name of the dataset the generator learnt (``None``: no mixture, no digits).
+        real: real points or images to compare with (``None``: only the metrics that need none).
+        n_w1: at most this many points for ``w1`` and ``w_estimate``.
+        critic: a trained critic ``(B, ...) -> (B,)`` whose score estimates :math:`W_1`
+            (a Wasserstein or hinge critic), or ``None``.
+    Returns:
+        e.g. ``dict(modes=8, hq=0.97, modes_total=8, w1=0.021, w_estimate=0.018)`` for 8gaussians.
+    """
+    check_tensor("samples", samples)
+    n_w1 = check_int("n_w1", n_w1, min=1)
+    out = {}
+    if samples.ndim == 2:                                           # points (n, d)
+        if data in TOY_MIXTURES:
+            coverage = mode_coverage(samples, toy_modes(data), toy_std(data))
+            out.update(modes=coverage["modes"], hq=coverage["hq"], modes_total=len(toy_modes(data)))
+        if real is not None:
+            out["w1"] = w1_to_data(samples, real, max_points=n_w1)
+            if critic is not None:
+                weight = next(critic.parameters(), None) if isinstance(critic, nn.Module) else None
+                device = samples.device if weight is None else weight.device
+                out["w_estimate"] = critic_w_estimate(critic, real[:n_w1].to(device), samples[:n_w1].to(device))
+    elif data in DIGITS_DATA and samples.shape[-1] in DIGITS_SIZES:  # images (n, 1, s, s)
+        coverage = class_coverage(samples)
+        out.update(classes=coverage["classes"], kl_uniform=coverage["kl_uniform"])
+        if real is not None:
+            out["frechet"] = frechet_distance(real, samples[:len(real)])
+    return out

@@ -34,8 +34,8 @@ from .. import get_device, seed_everything
 from ..models import build_models
 from .cuda_graph import StepGraph, graphs_supported
 from ..checks import check_choice, check_fields, check_int, check_type
-from ..data import TOY_DATASETS, sample_toy, toy_modes, toy_std
-from ..metrics import mode_coverage, w1_to_data
+from ..data import TOY_DATASETS, sample_toy
+from ..metrics import score_samples
 from ..recipes import Recipe, get_recipe
 from .stacked import DeviceStream, Group, HostStreams, StackedMLP, member_penalties
 from ..train import HISTORY_KEYS, default_threads, run_steps
@@ -242,17 +242,12 @@ class Population:
         return out
 
     def evaluate(self, n: int = 2500, *, w1_points: int = 500) -> list:
-        """Per member: ``modes`` and ``hq`` (``metrics.mode_coverage``, mixtures only) on ``n`` samples
-        and ``w1`` (``metrics.w1_to_data``, exact, on ``w1_points`` points: O(m³), 2,000 take ~2 s)."""
+        """Per member, ``metrics.score_samples`` of ``n`` samples: ``modes`` of ``modes_total`` and
+        ``hq`` (mixtures only) and ``w1`` (exact, on ``w1_points`` points: O(m³), 2,000 take ~2 s)."""
         results = []
         for (_, seed), samples in zip(self.members, self.sample(n)):
             real = sample_toy(self.data, n, generator=torch.Generator().manual_seed(seed + 2))
-            result = {}
-            if self.data != "swissroll":
-                result.update(mode_coverage(samples, toy_modes(self.data), toy_std(self.data)))
-                result.pop("counts")
-            result["w1"] = w1_to_data(samples, real, max_points=w1_points)
-            results.append(result)
+            results.append(score_samples(samples, self.data, real=real, n_w1=w1_points))
         return results
 
     def summary(self, evaluate: bool = True, **evaluate_kw) -> list:
