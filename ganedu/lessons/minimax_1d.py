@@ -22,7 +22,7 @@ from .. import torch_threads
 from ..checks import check_int, check_number
 
 __all__ = ["Mixture1D", "P_DATA", "P_G", "grid", "optimal_discriminator", "value_function",
-           "js_divergence", "Discriminator1D", "train_discriminator"]
+           "js_divergence_on_grid", "Discriminator1D", "train_discriminator"]
 
 
 @dataclass(frozen=True)
@@ -103,9 +103,12 @@ def value_function(d: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, x: np.nda
     return float(_trapezoid(real + fake, x))
 
 
-def js_divergence(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
+def js_divergence_on_grid(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
     r""":math:`JS(p \| q) = \tfrac12 \int p \ln\frac{2p}{p+q} + \tfrac12 \int q \ln\frac{2q}{p+q}`,
-    in nats (so between 0 and :math:`\ln 2`), by the trapezoid rule on ``x``."""
+    in nats (so between 0 and :math:`\ln 2`), by the trapezoid rule on ``x``.
+
+    ``p`` and ``q`` are two *densities* evaluated on the grid ``x`` (an integral), unlike
+    ``ganedu.divergences.js_divergence``, which takes two discrete distributions (a sum over bins)."""
     p, q = _densities(p, q)
     m = p + q
     with np.errstate(divide="ignore", invalid="ignore"):
