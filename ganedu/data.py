@@ -190,6 +190,13 @@ class DigitsDataset(torch.utils.data.Dataset):
 _PRETTY = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 
+def _check_image_arguments(name, names, size, download):
+    check_choice("name", name, names)
+    if size is not None:
+        _check_n(size, "size")
+    check_type("download", download, bool, "a bool")
+
+
 def _default_root() -> str:
     return os.environ.get("GANEDU_DATA") or os.path.join(os.path.expanduser("~"), ".cache", "ganedu", "data")
 
@@ -211,10 +218,7 @@ def image_dataset(name: str, *, size: int | None = None, root: str | None = None
     Returns:
         ``(dataset, used_name)``; items are ``(image (1, size, size) float32, label int)``.
     """
-    check_choice("name", name, IMAGE_DATASETS)
-    if size is not None:
-        _check_n(size, "size")
-    check_type("download", download, bool, "a bool")
+    _check_image_arguments(name, IMAGE_DATASETS, size, download)
     if name == "digits":
         return DigitsDataset(16 if size is None else size), "digits"
 
@@ -294,10 +298,7 @@ def large_image_dataset(name: str, *, size: int | None = None, root: str | None 
     Returns:
         ``(dataset, name)``; items are ``(image (3, size, size) float32, label int)``.
     """
-    check_choice("name", name, LARGE_IMAGE_DATASETS)
-    if size is not None:
-        _check_n(size, "size")
-    check_type("download", download, bool, "a bool")
+    _check_image_arguments(name, LARGE_IMAGE_DATASETS, size, download)
     import torchvision
     from torchvision import transforms
 
