@@ -177,25 +177,17 @@ def _train(args, info) -> int:
 
 
 def evaluate(trainer, fake) -> dict:
-    """Metrics of the final generator on its samples ``fake`` (EVAL_SAMPLES of them)."""
+    """Metrics of the final generator on its samples ``fake`` (EVAL_SAMPLES of them): those of
+    ``metrics.score_samples`` against real samples of the trainer's evaluation stream."""
     from . import metrics
-    from .data import toy_modes, toy_std
 
     name = trainer.data_name[0] if trainer.data_name else None
+    n_w1 = 1000  # exact assignment is O(n^3): 1000 samples keep it to about a second
+    real = trainer.real_batch(n_w1) if fake.ndim == 2 or name in metrics.DIGITS_DATA else None
     out = {"eval_samples": EVAL_SAMPLES}
-    if fake.ndim == 2:
-        if name in ("8gaussians", "25gaussians", "ring"):
-            out.update({k: v for k, v in metrics.mode_coverage(fake, toy_modes(name), toy_std(name)).items()
-                        if k in ("modes", "hq")})
-            out["modes_total"] = len(toy_modes(name))
-        n_w1 = 1000  # exact assignment is O(n^3): 1000 samples keep it to about a second
-        out["w1"] = metrics.w1_to_data(fake[:n_w1], trainer.real_batch(n_w1))
+    out.update(metrics.score_samples(fake, name, real=real, n_w1=n_w1, critic=trainer.critic))
+    if "w1" in out:
         out["w1_samples"] = n_w1
-        out["w_estimate"] = metrics.critic_w_estimate(trainer.critic, trainer.real_batch(1000).to(trainer.device),
-                                                      fake[:1000].to(trainer.device))
-    elif name in ("digits", "mnist") and fake.shape[-1] in (8, 16, 32):
-        out.update({k: v for k, v in metrics.class_coverage(fake).items() if k != "histogram"})
-        out["frechet"] = metrics.frechet_distance(trainer.real_batch(1000), fake[:1000])
     return out
 
 

@@ -18,8 +18,10 @@ import socket
 import numpy as np
 import torch
 
+from .checks import check_choice, check_int, check_type
+
 __all__ = [
-    "TOY_DATASETS", "IMAGE_DATASETS", "DIGITS_SIZES", "sample_toy", "toy_modes", "toy_std",
+    "TOY_DATASETS", "TOY_MIXTURES", "IMAGE_DATASETS", "DIGITS_SIZES", "sample_toy", "toy_modes", "toy_std",
     "sample_parallel_lines", "load_digits", "DigitsDataset", "image_dataset",
     "LARGE_IMAGE_DATASETS", "large_image_dataset",
 ]
@@ -41,25 +43,19 @@ _MIXTURES = {
         0.02, 1.0,
     ),
 }
-
-
-def _check_toy_name(name):
-    if not isinstance(name, str) or name not in TOY_DATASETS:
-        raise ValueError(f"name must be one of {TOY_DATASETS}, got {name!r}")
+#: the toy sets that are mixtures of Gaussians: they have modes (``toy_modes``) and a std (``toy_std``)
+TOY_MIXTURES = tuple(_MIXTURES)
 
 
 def _check_n(n, arg="n"):
-    if not isinstance(n, numbers.Integral) or isinstance(n, bool):
-        raise TypeError(f"{arg} must be a positive int, got {n!r} ({type(n).__name__})")
-    if n <= 0:
-        raise ValueError(f"{arg} must be a positive int, got {n}")
-    return int(n)
+    return check_int(arg, n, min=1, expected="a positive int")
 
 
 def _check_generator(generator):
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    if generator is not None and generator.device.type != "cpu":
+    if generator is None:
+        return
+    check_type("generator", generator, torch.Generator, "a torch.Generator or None")
+    if generator.device.type != "cpu":
         raise ValueError(f"generator must be a CPU torch.Generator, got one on {generator.device}")
 
 
@@ -84,7 +80,7 @@ def sample_toy(name: str, n: int, *, generator: torch.Generator | None = None) -
     Returns:
         Tensor ``(n, 2)``, float32, on the CPU.
     """
-    _check_toy_name(name)
+    check_choice("name", name, TOY_DATASETS)
     n = _check_n(n)
     _check_generator(generator)
     if name == "swissroll":
@@ -101,7 +97,7 @@ def sample_toy(name: str, n: int, *, generator: torch.Generator | None = None) -
 
 
 def _check_mixture(name):
-    _check_toy_name(name)
+    check_choice("name", name, TOY_DATASETS)
     if name == "swissroll":
         raise ValueError("swissroll is not a mixture: it has no modes; use w1_to_data")
 
@@ -133,8 +129,7 @@ def sample_parallel_lines(theta: float, n: int, *, generator: torch.Generator | 
     Returns:
         ``(real, fake)``, each Tensor ``(n, 2)`` float32 on the CPU.
     """
-    if not isinstance(theta, numbers.Real) or isinstance(theta, bool):
-        raise TypeError(f"theta must be a real number, got {theta!r} ({type(theta).__name__})")
+    check_type("theta", theta, numbers.Real, "a real number")
     if not math.isfinite(theta):
         raise ValueError(f"theta must be finite, got {theta}")
     n = _check_n(n)
@@ -144,14 +139,6 @@ def sample_parallel_lines(theta: float, n: int, *, generator: torch.Generator | 
     real = torch.stack([torch.zeros(n), y_real], dim=1)                 # (n, 2)
     fake = torch.stack([torch.full((n,), float(theta)), y_fake], dim=1)  # (n, 2)
     return real, fake
-
-
-def _check_digits_size(size, arg="size"):
-    if not isinstance(size, numbers.Integral) or isinstance(size, bool):
-        raise TypeError(f"{arg} must be an int in {DIGITS_SIZES}, got {size!r} ({type(size).__name__})")
-    if size not in DIGITS_SIZES:
-        raise ValueError(f"{arg} must be one of {DIGITS_SIZES} for the digits, got {size}")
-    return int(size)
 
 
 @functools.lru_cache(maxsize=None)
@@ -179,7 +166,7 @@ def load_digits(size: int = 16):
     Returns:
         ``(images, labels)``: Tensor ``(1797, 1, size, size)`` float32, Tensor ``(1797,)`` long.
     """
-    images, labels = _digits_cached(_check_digits_size(size))
+    images, labels = _digits_cached(int(check_choice("size", size, DIGITS_SIZES)))
     return images.clone(), labels.clone()
 
 
@@ -187,7 +174,7 @@ class DigitsDataset(torch.utils.data.Dataset):
     """``load_digits(size)`` as a Dataset of ``(image (1, size, size), label int)`` pairs, like MNIST's."""
 
     def __init__(self, size: int = 16):
-        self.size = _check_digits_size(size)
+        self.size = int(check_choice("size", size, DIGITS_SIZES))
         self.images, self.labels = load_digits(self.size)
 
     def __len__(self) -> int:
@@ -201,6 +188,13 @@ class DigitsDataset(torch.utils.data.Dataset):
 
 
 _PRETTY = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+
+
+def _check_image_arguments(name, names, size, download):
+    check_choice("name", name, names)
+    if size is not None:
+        _check_n(size, "size")
+    check_type("download", download, bool, "a bool")
 
 
 def _default_root() -> str:
@@ -224,12 +218,7 @@ def image_dataset(name: str, *, size: int | None = None, root: str | None = None
     Returns:
         ``(dataset, used_name)``; items are ``(image (1, size, size) float32, label int)``.
     """
-    if not isinstance(name, str) or name not in IMAGE_DATASETS:
-        raise ValueError(f"name must be one of {IMAGE_DATASETS}, got {name!r}")
-    if size is not None:
-        _check_n(size, "size")
-    if not isinstance(download, bool):
-        raise TypeError(f"download must be a bool, got {download!r}")
+    _check_image_arguments(name, IMAGE_DATASETS, size, download)
     if name == "digits":
         return DigitsDataset(16 if size is None else size), "digits"
 
@@ -309,12 +298,7 @@ def large_image_dataset(name: str, *, size: int | None = None, root: str | None 
     Returns:
         ``(dataset, name)``; items are ``(image (3, size, size) float32, label int)``.
     """
-    if not isinstance(name, str) or name not in LARGE_IMAGE_DATASETS:
-        raise ValueError(f"name must be one of {LARGE_IMAGE_DATASETS}, got {name!r}")
-    if size is not None:
-        _check_n(size, "size")
-    if not isinstance(download, bool):
-        raise TypeError(f"download must be a bool, got {download!r}")
+    _check_image_arguments(name, LARGE_IMAGE_DATASETS, size, download)
     import torchvision
     from torchvision import transforms
 

@@ -12,6 +12,8 @@ import numbers
 import numpy as np
 import torch
 
+from .checks import check_type
+
 __all__ = ["parallel_lines", "kl_divergence", "js_divergence", "tv_distance", "w1_exact"]
 
 
@@ -38,9 +40,7 @@ def parallel_lines(theta: float) -> dict:
     Returns:
         ``dict(kl=, js=, tv=, w1=)`` of floats.
     """
-    if not isinstance(theta, numbers.Real) or isinstance(theta, bool):
-        raise TypeError(f"theta must be a real number, got {theta!r} ({type(theta).__name__})")
-    theta = float(theta)
+    theta = float(check_type("theta", theta, numbers.Real, "a real number"))
     if not math.isfinite(theta):
         raise ValueError(f"theta must be finite, got {theta}")
     if theta == 0.0:

@@ -14,8 +14,6 @@ Everything here is shape-agnostic: 2D points ``(B, 2)`` and images ``(B, C, H, W
 from __future__ import annotations
 
 import contextlib
-import math
-import numbers
 
 import torch
 import torch.nn.functional as F
@@ -24,6 +22,8 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.conv import _ConvNd, _ConvTransposeNd
 from torch.nn.utils import parametrize
 
+from .checks import check_int, check_number, check_tensor, check_type
+
 __all__ = ["clip_weights_", "interpolate", "input_gradient", "gradient_norms", "penalty_from_norms",
            "interpolate_gradient_norms", "gradient_penalty", "check_no_batchnorm", "power_iteration", "SpectralNormParam",
            "spectral_norm", "remove_spectral_norm", "layer_sigmas", "lipschitz_estimate"]
@@ -31,22 +31,8 @@ __all__ = ["clip_weights_", "interpolate", "input_gradient", "gradient_norms", "
 _LAYERS = (nn.Linear, _ConvNd)  # _ConvNd covers Conv1d/2d/3d and ConvTranspose1d/2d/3d
 
 
-def _check_tensor(name, x):
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
-    if x.ndim == 0 or x.shape[0] == 0:
-        raise ValueError(f"{name} must have a non-empty batch dimension (B, ...), got shape {tuple(x.shape)}")
-
-
 def _check_module(module):
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
-
-
-def _is_finite_number(c):
-    return isinstance(c, numbers.Real) and not isinstance(c, bool) and math.isfinite(c)
+    check_type("module", module, nn.Module, "a torch.nn.Module")
 
 
 # =========================================================================== 1. weight clipping
@@ -64,8 +50,7 @@ def clip_weights_(module: nn.Module, c: float) -> nn.Module:
         ``module`` itself (its parameters were changed in place).
     """
     _check_module(module)
-    if not _is_finite_number(c) or c <= 0:
-        raise ValueError(f"c must be > 0, got {c!r} (a positive finite number such as 0.01)")
+    check_number("c", c, gt=0, expected="> 0 (a positive finite number such as 0.01)")
     with torch.no_grad():
         for p in module.parameters():
             p.clamp_(-c, c)
@@ -89,8 +74,8 @@ def interpolate(real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor | None
     Returns:
         ``(B, ...)`` tensor ``x_hat``.
     """
-    _check_tensor("real", real)
-    _check_tensor("fake", fake)
+    check_tensor("real", real, floating=True)
+    check_tensor("fake", fake, floating=True)
     if real.shape != fake.shape:
         raise ValueError(f"real and fake must have the same shape, "
                          f"got real {tuple(real.shape)} and fake {tuple(fake.shape)}")
@@ -131,7 +116,7 @@ def input_gradient(critic, x_hat: torch.Tensor, *, create_graph: bool = True) ->
     ``x_hat``'s own dtype (float32 in the trainer), so the penalty and its double backward are
     computed in float32 whatever precision the rest of the step uses.
     """
-    _check_tensor("x_hat", x_hat)
+    check_tensor("x_hat", x_hat, floating=True)
     if not x_hat.requires_grad:
         x_hat = x_hat.detach().requires_grad_(True)
     with _autocast_off(x_hat.device.type):
@@ -168,7 +153,7 @@ def gradient_norms(grad: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(B,)`` norms.
     """
-    _check_tensor("grad", grad)
+    check_tensor("grad", grad, floating=True)
     # ||g_i||_2 = sqrt(sum_j g_ij^2), g_i flattened to one vector (C*H*W values for an image)
     return torch.linalg.vector_norm(grad.reshape(grad.shape[0], -1), ord=2, dim=1)
 
@@ -187,11 +172,10 @@ def penalty_from_norms(norms: torch.Tensor, *, one_sided: bool = False, center: 
     Returns:
         0-d tensor.
     """
-    _check_tensor("norms", norms)
+    check_tensor("norms", norms, floating=True)
     if norms.ndim != 1:
         raise ValueError(f"norms must have shape (B,), got {tuple(norms.shape)}; use gradient_norms(grad)")
-    if not _is_finite_number(center) or center < 0:
-        raise ValueError(f"center must be a finite number >= 0, got {center!r}")
+    check_number("center", center, ge=0)
     gap = norms - center  # ||g|| - 1
     if one_sided:
         gap = F.relu(gap)  # max(0, ||g|| - 1)
@@ -253,8 +237,8 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, *, eps: tor
     Returns:
         0-d tensor, differentiable wrt the critic's parameters (and the norms, with ``return_norms``).
     """
-    _check_tensor("real", real)
-    _check_tensor("fake", fake)
+    check_tensor("real", real, floating=True)
+    check_tensor("fake", fake, floating=True)
     if isinstance(critic, nn.Module):
         check_no_batchnorm(critic)
     norms = interpolate_gradient_norms(critic, real, fake, eps=eps, generator=generator, create_graph=True)
@@ -286,11 +270,10 @@ def power_iteration(weight: torch.Tensor, u: torch.Tensor | None = None, n_iter:
     Returns:
         ``(sigma, u)``: 0-d tensor σ and the updated ``(out,)`` vector u (a new tensor).
     """
-    _check_tensor("weight", weight)
+    check_tensor("weight", weight, floating=True)
     if weight.ndim < 2:
         raise ValueError(f"weight must have at least 2 dims (out, in, ...), got shape {tuple(weight.shape)}")
-    if isinstance(n_iter, bool) or not isinstance(n_iter, int) or n_iter < 0:
-        raise ValueError(f"n_iter must be an int >= 0, got {n_iter!r}")
+    check_int("n_iter", n_iter, min=0)
     W = _as_matrix(weight, dim)  # (out, in * kh * kw)
     with torch.no_grad():
         if u is None:
@@ -318,8 +301,7 @@ class SpectralNormParam(nn.Module):
 
     def __init__(self, weight: torch.Tensor, n_power_iterations: int = 1, dim: int = 0, eps: float = 1e-12):
         super().__init__()
-        if isinstance(n_power_iterations, bool) or not isinstance(n_power_iterations, int) or n_power_iterations < 1:
-            raise ValueError(f"n_power_iterations must be an int >= 1, got {n_power_iterations!r}")
+        check_int("n_power_iterations", n_power_iterations, min=1)
         self.n_power_iterations, self.dim, self.eps = n_power_iterations, dim, eps
         # start from a good u, as torch does (15 iterations); afterwards one per step keeps it good
         _, u = power_iteration(weight.detach(), None, n_iter=15, eps=eps, dim=dim)

@@ -26,6 +26,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from .checks import check_tensor
+
 __all__ = [
     "d_loss_minimax",
     "g_loss_saturating",
@@ -42,18 +44,13 @@ __all__ = [
 
 def _scores(name: str, scores) -> torch.Tensor:
     """Check one batch of scores and return it as shape ``(B,)``."""
-    if not isinstance(scores, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (B,), got {type(scores).__name__}")
-    if not scores.is_floating_point():
-        raise ValueError(f"{name} must be a floating-point tensor, got dtype {scores.dtype}")
+    check_tensor(name, scores, floating=True)
     if scores.ndim == 2 and scores.shape[1] == 1:
         scores = scores.squeeze(1)  # (B, 1) -> (B,)
     if scores.ndim != 1:
         raise ValueError(
             f"{name} must have shape (B,) or (B, 1): one score per sample, got shape {tuple(scores.shape)}"
         )
-    if scores.numel() == 0:
-        raise ValueError(f"{name} is empty (shape {tuple(scores.shape)}); need at least one sample")
     return scores
 
 

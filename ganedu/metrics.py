@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import numbers
 import os
 import time
 import warnings
@@ -19,23 +18,18 @@ import torch
 from torch import nn
 
 from ganedu import torch_threads
-from ganedu.data import DIGITS_SIZES, load_digits
+from ganedu.checks import check_choice, check_int, check_number, check_tensor
+from ganedu.data import DIGITS_SIZES, TOY_MIXTURES, load_digits, toy_modes, toy_std
 from ganedu.divergences import kl_divergence, w1_exact
 from ganedu.models import evaluating
 
 __all__ = [
     "mode_coverage", "w1_to_data", "critic_w_estimate", "DigitsClassifier", "digits_classifier",
-    "class_coverage", "frechet_distance_from_features", "frechet_distance",
+    "class_coverage", "frechet_distance_from_features", "frechet_distance", "DIGITS_DATA", "score_samples",
 ]
 
-
-def _check_tensor(x, arg, ndim=None):
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{arg} must be a torch.Tensor, got {type(x).__name__}")
-    if ndim is not None and x.dim() != ndim:
-        raise ValueError(f"{arg} must have {ndim} dims, got shape {tuple(x.shape)}")
-    if x.numel() == 0:
-        raise ValueError(f"{arg} must not be empty, got shape {tuple(x.shape)}")
+#: the datasets whose images the digits classifier reads (MNIST, or the digits it falls back to)
+DIGITS_DATA = ("digits", "mnist")
 
 
 def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> dict:
@@ -53,15 +47,12 @@ def mode_coverage(samples: torch.Tensor, modes: torch.Tensor, std: float) -> dic
     Returns:
         ``dict(modes=int, hq=float, counts=list[int])``: covered modes, HQ fraction, HQ samples per mode.
     """
-    _check_tensor(samples, "samples", 2)
-    _check_tensor(modes, "modes", 2)
+    check_tensor("samples", samples, ndim=2)
+    check_tensor("modes", modes, ndim=2)
     if samples.shape[1] != modes.shape[1]:
         raise ValueError(f"samples (n, d) and modes (k, d) must share d, "
                          f"got {tuple(samples.shape)} and {tuple(modes.shape)}")
-    if not isinstance(std, numbers.Real) or isinstance(std, bool):
-        raise TypeError(f"std must be a positive float, got {std!r}")
-    if not std > 0:
-        raise ValueError(f"std must be > 0, got {std}")
+    check_number("std", std, gt=0, expected="> 0 (a positive finite number)")
     x = samples.detach().cpu().double()
     c = modes.detach().cpu().double()
     distance, nearest = torch.cdist(x, c).min(dim=1)             # (n,), (n,)
@@ -81,11 +72,9 @@ def w1_to_data(samples: torch.Tensor, data: torch.Tensor, *, max_points: int = 2
     Args:
         samples: ``(n, d)``; data: ``(m, d)``; max_points: cap on the points used.
     """
-    _check_tensor(samples, "samples", 2)
-    _check_tensor(data, "data", 2)
-    if not isinstance(max_points, numbers.Integral) or isinstance(max_points, bool) or max_points < 1:
-        raise ValueError(f"max_points must be a positive int, got {max_points!r}")
-    m = min(len(samples), len(data), int(max_points))
+    check_tensor("samples", samples, ndim=2)
+    check_tensor("data", data, ndim=2)
+    m = min(len(samples), len(data), check_int("max_points", max_points, min=1))
     return w1_exact(samples[:m], data[:m])
 
 
@@ -105,8 +94,8 @@ def critic_w_estimate(critic, real: torch.Tensor, fake: torch.Tensor, *, eval_mo
     """
     if not callable(critic):
         raise TypeError(f"critic must be callable (an nn.Module), got {type(critic).__name__}")
-    _check_tensor(real, "real")
-    _check_tensor(fake, "fake")
+    check_tensor("real", real)
+    check_tensor("fake", fake)
     mode = evaluating(critic) if eval_mode and isinstance(critic, nn.Module) else contextlib.nullcontext()
     with mode:
         means = []
@@ -132,7 +121,7 @@ class DigitsClassifier(nn.Module):
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(feature_dim, 10))
 
     def _check(self, x):
-        _check_tensor(x, "images", 4)
+        check_tensor("images", x, ndim=4)
         if tuple(x.shape[1:]) != (1, self.size, self.size):
             raise ValueError(f"images must have shape (B, 1, {self.size}, {self.size}), got {tuple(x.shape)}")
 
@@ -165,8 +154,7 @@ def digits_classifier(size: int = 16, cache_dir: str | None = None) -> DigitsCla
         size: image side, 8, 16 or 32.
         cache_dir: optional folder for ``digits_classifier_{size}.pt``.
     """
-    if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size not in DIGITS_SIZES:
-        raise ValueError(f"size must be one of {DIGITS_SIZES}, got {size!r}")
+    check_choice("size", size, DIGITS_SIZES)
     return _digits_classifier(int(size), None if cache_dir is None else os.fspath(cache_dir))
 
 
@@ -208,7 +196,7 @@ def _train(model, x, y, epochs: int = 40, batch_size: int = 64):
 
 
 def _classifier_for(images, classifier):
-    _check_tensor(images, "images", 4)
+    check_tensor("images", images, ndim=4)
     if classifier is None:
         size = images.shape[-1]
         if images.shape[1:] != (1, size, size) or size not in DIGITS_SIZES:
@@ -308,3 +296,53 @@ def frechet_distance(real_images: torch.Tensor, fake_images: torch.Tensor, class
                          f"got {tuple(real_images.shape)} and {tuple(fake_images.shape)}")
     return frechet_distance_from_features(_batched(classifier.features, real_images),
                                           _batched(classifier.features, fake_images))
+
+
+def score_samples(samples: torch.Tensor, data: str | None, *, real: torch.Tensor | None = None,
+                  n_w1: int = 1000, critic=None) -> dict:
+    r"""Every metric above that applies to a generator's ``samples`` of ``data``, in one dict.
+
+    The course's one scorer: the CLI's ``metrics.json``, the showdown's table, the populations'
+    summaries and the dashboard's status line all come from here. A metric that does not apply is
+    left out of the dict.
+
+    - 2D mixtures (``8gaussians``, ``25gaussians``, ``ring``): ``modes`` covered of ``modes_total``
+      and the high-quality fraction ``hq``, on all the samples (:func:`mode_coverage`).
+    - points ``(n, d)`` with ``real`` points: ``w1``, the exact :math:`W_1` between the first
+      :math:`m = \min(n, n_\text{real}, n_{W_1})` samples and real points (:func:`w1_to_data`,
+      O(m³)); with a ``critic`` too, ``w_estimate``, its estimate of :math:`W_1` on those same
+      points, :math:`\frac1m\sum_i C(x_i) - \frac1m\sum_j C(\tilde x_j)` (:func:`critic_w_estimate`).
+    - digits (``DIGITS_DATA``: ``digits``, ``mnist``) of 8, 16 or 32 pixels: ``classes`` and ``kl_uniform`` on all
+      the samples (:func:`class_coverage`); with ``real`` images, ``frechet``: the Fréchet distance
+      between the digits-classifier features of ``real`` and of the first ``len(real)`` samples
+      (:func:`frechet_distance`).
+
+    Args:
+        samples: ``(n, d)`` points or ``(n, 1, s, s)`` images in [-1, 1].
+        data: the name of the dataset the generator learnt (``None``: no mixture, no digits).
+        real: real points or images to compare with (``None``: only the metrics that need none).
+        n_w1: at most this many points for ``w1`` and ``w_estimate``.
+        critic: a trained critic ``(B, ...) -> (B,)`` whose score estimates :math:`W_1`
+            (a Wasserstein or hinge critic), or ``None``.
+    Returns:
+        e.g. ``dict(modes=8, hq=0.97, modes_total=8, w1=0.021, w_estimate=0.018)`` for 8gaussians.
+    """
+    check_tensor("samples", samples)
+    n_w1 = check_int("n_w1", n_w1, min=1)
+    out = {}
+    if samples.ndim == 2:                                           # points (n, d)
+        if data in TOY_MIXTURES:
+            coverage = mode_coverage(samples, toy_modes(data), toy_std(data))
+            out.update(modes=coverage["modes"], hq=coverage["hq"], modes_total=len(toy_modes(data)))
+        if real is not None:
+            out["w1"] = w1_to_data(samples, real, max_points=n_w1)
+            if critic is not None:
+                weight = next(critic.parameters(), None) if isinstance(critic, nn.Module) else None
+                device = samples.device if weight is None else weight.device
+                out["w_estimate"] = critic_w_estimate(critic, real[:n_w1].to(device), samples[:n_w1].to(device))
+    elif data in DIGITS_DATA and samples.shape[-1] in DIGITS_SIZES:  # images (n, 1, s, s)
+        coverage = class_coverage(samples)
+        out.update(classes=coverage["classes"], kl_uniform=coverage["kl_uniform"])
+        if real is not None:
+            out["frechet"] = frechet_distance(real, samples[:len(real)])
+    return out

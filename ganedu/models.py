@@ -19,9 +19,10 @@ import torch
 from torch import nn
 
 from .batches import data_shape
+from .checks import check_choice, check_int, check_type
 
 __all__ = ["MLPGenerator", "MLPCritic", "DCGANGenerator", "DCGANDiscriminator", "dcgan_init_",
-           "has_batchnorm", "check_no_batchnorm", "count_parameters", "build_models", "models_from_spec"]
+           "has_batchnorm", "count_parameters", "build_models", "models_from_spec"]
 
 # hidden-layer nonlinearities; leaky_relu has slope 0.2 as in DCGAN §4
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh, "elu": nn.ELU}
@@ -30,31 +31,17 @@ IMAGE_SIZES = (8, 16, 32, 64)
 
 def _check_positive_ints(**sizes) -> None:
     for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
-        if value <= 0:
-            raise ValueError(f"{name} must be a positive int, got {value}")
+        check_int(name, value, min=1)
 
 
-def _check_choice(name: str, value, choices: tuple) -> None:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
-
-
-def _check_image_size(image_size) -> None:
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size not in IMAGE_SIZES:
-        raise ValueError(f"image_size must be a power of two in [8, 64] (one of {IMAGE_SIZES}), "
-                         f"got {image_size!r}")
-
-
-def _check_tensor(owner: str, x, dtype: torch.dtype) -> None:
-    """Type and dtype of a forward input (shapes are checked by each network). Catches integer
-    and NumPy-born float64 input; half precision is left alone (``torch.autocast`` handles it)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{owner} expects a torch.Tensor, got {type(x).__name__}")
+def _check_input(owner: str, name: str, x, network: nn.Module) -> None:
+    """A forward input must be a float tensor in the network's precision (shapes: each network).
+    Catches integer and NumPy-born float64 input; half precision passes (``torch.autocast``)."""
+    check_type(f"{owner} input {name}", x, torch.Tensor, "a torch.Tensor")
+    dtype = next(network.parameters()).dtype
     if not x.is_floating_point() or (x.dtype == torch.float64 and dtype != torch.float64):
-        raise TypeError(f"{owner} expects a {dtype} tensor (the network's dtype), got {x.dtype}; "
-                        f"convert with x.to({dtype})")
+        raise TypeError(f"{owner} input {name} must be a {dtype} tensor (the network's dtype), got "
+                        f"{x.dtype}; convert with {name}.to({dtype})")
 
 
 def _mlp_layers(in_dim: int, out_dim: int, width: int, depth: int, activation: str, norm: str) -> list:
@@ -103,13 +90,13 @@ class MLPGenerator(nn.Module):
     def __init__(self, z_dim=2, out_dim=2, width=512, depth=3, activation="relu", norm="none"):
         super().__init__()
         _check_positive_ints(z_dim=z_dim, out_dim=out_dim, width=width, depth=depth)
-        _check_choice("activation", activation, tuple(ACTIVATIONS))
-        _check_choice("norm", norm, ("none", "batch", "layer"))
+        check_choice("activation", activation, tuple(ACTIVATIONS))
+        check_choice("norm", norm, ("none", "batch", "layer"))
         self.z_dim, self.out_dim, self.norm = z_dim, out_dim, norm
         self.net = nn.Sequential(*_mlp_layers(z_dim, out_dim, width, depth, activation, norm))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        _check_tensor("MLPGenerator", z, next(self.parameters()).dtype)
+        _check_input("MLPGenerator", "z", z, self)
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"MLPGenerator expects z of shape (B, {self.z_dim}), got {tuple(z.shape)}")
         _check_batch_for_batchnorm("MLPGenerator", self, self.norm, z)
@@ -135,15 +122,15 @@ class MLPCritic(nn.Module):
     def __init__(self, in_dim=2, width=512, depth=3, activation="relu", norm="none"):
         super().__init__()
         _check_positive_ints(in_dim=in_dim, width=width, depth=depth)
-        _check_choice("activation", activation, tuple(ACTIVATIONS))
-        _check_choice("norm", norm, ("none", "layer", "batch", "spectral"))
+        check_choice("activation", activation, tuple(ACTIVATIONS))
+        check_choice("norm", norm, ("none", "layer", "batch", "spectral"))
         self.in_dim, self.norm = in_dim, norm
         self.net = nn.Sequential(*_mlp_layers(in_dim, 1, width, depth, activation, norm))
         if norm == "spectral":
             _spectral_wrap_(self.net, (nn.Linear,))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_tensor("MLPCritic", x, next(self.parameters()).dtype)
+        _check_input("MLPCritic", "x", x, self)
         if x.dim() < 2 or math.prod(x.shape[1:]) != self.in_dim:
             raise ValueError(f"MLPCritic(in_dim={self.in_dim}) expects x of shape (B, {self.in_dim}) "
                              f"or (B, C, H, W) with C*H*W = {self.in_dim}, got {tuple(x.shape)}")
@@ -172,7 +159,7 @@ class DCGANGenerator(nn.Module):
     def __init__(self, z_dim=100, image_size=32, channels=1, base=64):
         super().__init__()
         _check_positive_ints(z_dim=z_dim, channels=channels, base=base)
-        _check_image_size(image_size)
+        check_choice("image_size", image_size, IMAGE_SIZES)
         self.z_dim, self.image_size, self.channels = z_dim, image_size, channels
         n_up = int(math.log2(image_size)) - 2                      # stride-2 blocks after 4x4
         c = base * 2 ** (n_up - 1)
@@ -189,7 +176,7 @@ class DCGANGenerator(nn.Module):
         dcgan_init_(self)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        _check_tensor("DCGANGenerator", z, next(self.parameters()).dtype)
+        _check_input("DCGANGenerator", "z", z, self)
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"DCGANGenerator expects z of shape (B, {self.z_dim}), got {tuple(z.shape)}")
         return self.net(z[:, :, None, None])                       # (B, z_dim, 1, 1) -> (B, C, S, S)
@@ -217,8 +204,8 @@ class DCGANDiscriminator(nn.Module):
     def __init__(self, image_size=32, channels=1, base=64, norm="batch"):
         super().__init__()
         _check_positive_ints(channels=channels, base=base)
-        _check_image_size(image_size)
-        _check_choice("norm", norm, ("batch", "layer", "none", "spectral"))
+        check_choice("image_size", image_size, IMAGE_SIZES)
+        check_choice("norm", norm, ("batch", "layer", "none", "spectral"))
         self.image_size, self.channels, self.norm = image_size, channels, norm
         n_down = int(math.log2(image_size)) - 2                    # stride-2 blocks down to 4x4
         c = base
@@ -239,7 +226,7 @@ class DCGANDiscriminator(nn.Module):
             _spectral_wrap_(self.net, (nn.Conv2d,))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_tensor("DCGANDiscriminator", x, next(self.parameters()).dtype)
+        _check_input("DCGANDiscriminator", "x", x, self)
         expected = (self.channels, self.image_size, self.image_size)
         if x.dim() != 4 or tuple(x.shape[1:]) != expected:
             raise ValueError(f"DCGANDiscriminator expects images of shape (B, {', '.join(map(str, expected))})"
@@ -270,12 +257,6 @@ def dcgan_init_(module: nn.Module) -> nn.Module:
 def has_batchnorm(module: nn.Module) -> bool:
     """True when any submodule is a BatchNorm (any ``torch.nn.modules.batchnorm._BatchNorm``)."""
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in module.modules())
-
-
-def check_no_batchnorm(critic: nn.Module):
-    """Raise the explained ValueError if ``critic`` has BatchNorm (see ``ganedu.lipschitz``)."""
-    from .lipschitz import check_no_batchnorm as _check  # lazy: one implementation, in lipschitz
-    return _check(critic)
 
 
 @contextlib.contextmanager

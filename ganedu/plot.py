@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import math
+import numbers
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -21,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
 
+from .checks import check_int, check_number, check_type
 from .models import evaluating
 
 __all__ = [
@@ -81,10 +83,9 @@ def _limits(lim, *point_sets) -> tuple[float, float]:
         m = float(np.abs(np.concatenate(finite)).max())
         m = max(m * 1.15, 0.5)
         return -m, m
-    if isinstance(lim, (int, float)) and not isinstance(lim, bool):
-        if not (math.isfinite(lim) and lim > 0):
-            raise ValueError(f"lim must be a positive number or a (lo, hi) pair, got {lim!r}")
-        return -float(lim), float(lim)
+    if isinstance(lim, numbers.Real) and not isinstance(lim, bool):
+        lim = float(check_number("lim", lim, gt=0, expected="a positive number or a (lo, hi) pair"))
+        return -lim, lim
     if isinstance(lim, (tuple, list)) and len(lim) == 2 and float(lim[0]) < float(lim[1]):
         return float(lim[0]), float(lim[1])
     raise ValueError(f"lim must be a positive number or a (lo, hi) pair with lo < hi, got {lim!r}")
@@ -162,10 +163,8 @@ def critic_surface_data(critic, *, lim=(-2.0, 2.0), resolution=100, gradient_fie
     ``sigmoid`` of the logit when ``prob``), and ``gx, gy, gu, gv`` (points and ``∇_x D(x)``),
     empty when ``gradient_field`` is False.
     """
-    if not isinstance(critic, torch.nn.Module):
-        raise TypeError(f"critic must be a torch.nn.Module, got {type(critic).__name__}")
-    if not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    check_type("critic", critic, torch.nn.Module, "a torch.nn.Module")
+    check_int("resolution", resolution, min=2)
     lo, hi = _limits(lim)
     device = _critic_device(critic)
     with evaluating(critic):
@@ -301,8 +300,7 @@ def plot_curves(history: Mapping, *, exact_w1=None, ax=None):
         exact_w1: reference :math:`W_1` between generated and real samples: a number (horizontal
             line), or ``(steps, values)`` / a dict with ``step`` and ``w1`` lists (a curve).
     """
-    if not isinstance(history, Mapping):
-        raise TypeError(f"history must be a dict of lists (Trainer.history), got {type(history).__name__}")
+    check_type("history", history, Mapping, "a dict of lists (Trainer.history)")
     fig, ax = _axes(ax, figsize=(5.5, 3.5))
     steps = _finite_floats(history.get("step", []))
     drawn = 0
@@ -353,10 +351,9 @@ def plot_curves(history: Mapping, *, exact_w1=None, ax=None):
 def plot_weight_histogram(module, *, clip=None, ax=None):
     """Histogram of all of a module's parameters; with weight clipping (WGAN, Alg. 1 line 7)
     they pile up at :math:`\\pm c`, the capacity loss WGAN-GP (Sec. 3) points out."""
-    if not isinstance(module, torch.nn.Module):
-        raise TypeError(f"module must be a torch.nn.Module, got {type(module).__name__}")
-    if clip is not None and not (isinstance(clip, (int, float)) and clip > 0):
-        raise ValueError(f"clip must be a positive number or None, got {clip!r}")
+    check_type("module", module, torch.nn.Module, "a torch.nn.Module")
+    if clip is not None:
+        check_number("clip", clip, gt=0, expected="a positive number or None")
     params = [p.detach().reshape(-1).float().cpu() for p in module.parameters()]
     if not params:
         raise ValueError("module has no parameters to plot")
@@ -397,7 +394,8 @@ def plot_grad_norms(norms, *, ax=None, legend=True):
 def plot_sigmas(sigmas: Mapping[str, float], *, ax=None, legend=True):
     """Largest singular value σ(W) per layer; spectral normalisation (Miyato et al. 2018,
     Eq. 8) divides each W by σ(W), so every bar sits at the line at 1."""
-    if not isinstance(sigmas, Mapping) or not sigmas:
+    check_type("sigmas", sigmas, Mapping, "a non-empty dict layer name -> sigma")
+    if not sigmas:
         raise ValueError(f"sigmas must be a non-empty dict layer name -> sigma, got {sigmas!r}")
     names = list(sigmas)
     values = _finite_floats([sigmas[k] for k in names])
@@ -420,8 +418,7 @@ def plot_image_grid(images, nrow=8, title=None, *, ax=None):
     x = _numpy(images, "images")
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"images must have shape (B, C, H, W) with C = 1 or 3, got {tuple(x.shape)}")
-    if not isinstance(nrow, int) or nrow < 1:
-        raise ValueError(f"nrow must be a positive int, got {nrow!r}")
+    check_int("nrow", nrow, min=1)
     b, c, h, w = x.shape
     cols = min(nrow, b)
     rows = math.ceil(b / cols)
@@ -447,8 +444,7 @@ def fig_to_png(fig, *, dpi=None, compress_level=1) -> bytes:
 
     ``compress_level`` 1 (of zlib's 0-9) encodes several times faster than the default 6 for a
     file a few percent larger: what a live dashboard redrawing twice a second wants."""
-    if not isinstance(fig, Figure):
-        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    check_type("fig", fig, Figure, "a matplotlib Figure")
     if not isinstance(fig.canvas, FigureCanvasAgg):
         FigureCanvasAgg(fig)
     buf = io.BytesIO()

@@ -10,9 +10,9 @@ The paper recipes keep the published defaults; the ``*-toy`` recipes are tuned f
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 
+from .checks import check_choice, check_fields, check_int, check_number, check_type
 from .losses import LOSSES
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "TUNABLE"]
@@ -77,31 +77,33 @@ class Recipe:
     note: str = field(default="", compare=False)
 
     def __post_init__(self):
-        _check_choice("loss", self.loss, tuple(LOSSES))
-        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_choice("model", self.model, MODELS)
-        _check_choice("critic_norm", self.critic_norm, CRITIC_NORMS)
-        for name in ("lr_g", "lr_d"):
-            _check_positive(name, getattr(self, name))
-        for name in ("n_critic", "batch_size", "width", "depth"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if (isinstance(self.lr_decay_steps, bool) or not isinstance(self.lr_decay_steps, int)
-                or self.lr_decay_steps < 0):
-            raise ValueError(f"lr_decay_steps must be an integer >= 0 (0: no decay), got {self.lr_decay_steps!r}")
-        if not _is_number(self.lr_floor) or not 0 <= self.lr_floor <= 1:
-            raise ValueError(f"lr_floor must be a number in [0, 1], got {self.lr_floor!r}")
-        if self.z_dim is not None and (not isinstance(self.z_dim, int) or self.z_dim < 1):
-            raise ValueError(f"z_dim must be None or an integer >= 1, got {self.z_dim!r}")
+        # each check returns the value it accepted (as a plain int / float): store that (frozen: setattr)
+        checked = dict(
+            loss=check_choice("loss", self.loss, tuple(LOSSES)),
+            optimizer=check_choice("optimizer", self.optimizer, OPTIMIZERS),
+            model=check_choice("model", self.model, MODELS),
+            critic_norm=check_choice("critic_norm", self.critic_norm, CRITIC_NORMS),
+            lr_g=check_number("lr_g", self.lr_g, gt=0),
+            lr_d=check_number("lr_d", self.lr_d, gt=0),
+            n_critic=check_int("n_critic", self.n_critic, min=1),
+            batch_size=check_int("batch_size", self.batch_size, min=1),
+            width=check_int("width", self.width, min=1),
+            depth=check_int("depth", self.depth, min=1),
+            lr_decay_steps=check_int("lr_decay_steps", self.lr_decay_steps, min=0,
+                                     expected="an integer >= 0 (0: no decay)"),
+            lr_floor=check_number("lr_floor", self.lr_floor, ge=0, le=1),
+            gp_lambda=check_number("gp_lambda", self.gp_lambda, ge=0),
+        )
+        if self.z_dim is not None:
+            checked["z_dim"] = check_int("z_dim", self.z_dim, min=1, expected="None or an integer >= 1")
         if self.clip is not None:
-            _check_positive("clip", self.clip)
-        if not _is_number(self.gp_lambda) or not math.isfinite(self.gp_lambda) or self.gp_lambda < 0:
-            raise ValueError(f"gp_lambda must be a finite number >= 0, got {self.gp_lambda!r}")
-        if (not isinstance(self.betas, (tuple, list)) or len(self.betas) != 2
-                or not all(_is_number(b) and 0 <= b < 1 for b in self.betas)):
+            checked["clip"] = check_number("clip", self.clip, gt=0, expected="None (off) or a finite number > 0")
+        check_type("betas", self.betas, (tuple, list), "two numbers in [0, 1)")
+        if len(self.betas) != 2:
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        object.__setattr__(self, "betas", tuple(float(b) for b in self.betas))
+        checked["betas"] = tuple(float(check_number(f"betas[{i}]", b, ge=0, lt=1)) for i, b in enumerate(self.betas))
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
 
     def lr_factor(self, step: int) -> float:
         r"""The learning-rate multiplier before generator step ``step`` (counted from 0).
@@ -114,10 +116,7 @@ class Recipe:
 
     def replace(self, **changes) -> "Recipe":
         """A copy with ``changes`` applied (``dataclasses.replace``), validated again."""
-        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
-        if unknown:
-            raise TypeError(f"Recipe has no field {unknown[0]!r}; fields are: "
-                            + ", ".join(f.name for f in dataclasses.fields(self)))
+        check_fields("Recipe", sorted(changes), [f.name for f in dataclasses.fields(self)])
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -133,20 +132,6 @@ class Recipe:
         parts = [n for n, on in (("clip", self.clip is not None), ("gp", self.gp_lambda > 0),
                                  ("sn", self.spectral_norm)) if on]
         return "+".join(parts) or "none"
-
-
-def _is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
-
-
-def _check_positive(name, value):
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-
-
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not known; choose one of: {', '.join(choices)}")
 
 
 _GOODFELLOW = "Goodfellow et al. 2014, Eq. 1; optimiser as in DCGAN (Radford et al. 2016, §4)"

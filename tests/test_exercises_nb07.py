@@ -129,5 +129,5 @@ def test_the_default_is_trained_once_per_budget(monkeypatch):
 def test_budget_must_be_meaningful():
     with pytest.raises(ValueError, match="steps"):
         check_beat_default(solution, steps=10)
-    with pytest.raises(ValueError, match="steps"):
+    with pytest.raises(TypeError, match="steps"):  # a bool is not a number of steps: a wrong type
         check_beat_default(solution, steps=True)

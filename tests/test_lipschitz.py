@@ -209,6 +209,15 @@ def test_batchnorm_critic_is_refused(norm):
         lip.check_no_batchnorm(lambda x: x)
 
 
+def test_check_no_batchnorm_on_the_course_networks():
+    # the one home of the rule is lipschitz (models.has_batchnorm only answers yes or no)
+    from ganedu.models import DCGANDiscriminator, MLPCritic
+    with pytest.raises(ValueError, match="BatchNorm"):
+        lip.check_no_batchnorm(MLPCritic(width=8, norm="batch"))
+    lip.check_no_batchnorm(MLPCritic(width=8, norm="layer"))     # no error
+    lip.check_no_batchnorm(DCGANDiscriminator(image_size=8, base=4, norm="layer"))
+
+
 def test_shape_mismatch_names_both_shapes():
     critic = mlp_critic()
     with pytest.raises(ValueError, match=r"real \(4, 2\) and fake \(5, 2\)"):
@@ -239,16 +248,17 @@ def test_clip_weights_clamps_every_parameter_in_place():
     assert (before[1].abs() > c).any()  # the bias really had values to clip
 
 
-@pytest.mark.parametrize("c", [0, -0.01, float("nan"), float("inf"), True])
-def test_clip_weights_bad_c(c):
-    with pytest.raises(ValueError, match="c must be > 0"):
+@pytest.mark.parametrize("c, error", [(0, ValueError), (-0.01, ValueError), (float("nan"), ValueError),
+                                      (float("inf"), ValueError), (True, TypeError)])
+def test_clip_weights_bad_c(c, error):
+    with pytest.raises(error, match="c must be > 0"):
         lip.clip_weights_(nn.Linear(2, 2), c)
 
 
 def test_clip_weights_bad_module():
     with pytest.raises(TypeError, match="module"):
         lip.clip_weights_([torch.zeros(2)], 0.01)
-    with pytest.raises(ValueError, match="c must be > 0"):
+    with pytest.raises(TypeError, match="c must be > 0"):
         lip.clip_weights_(nn.Linear(2, 2), "0.01")
 
 

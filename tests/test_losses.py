@@ -142,5 +142,5 @@ def test_bad_inputs_raise_with_argument_names():
         L.d_loss_hinge(torch.zeros(0), ok)
     with pytest.raises(ValueError, match=r"fake_scores.*\(\)"):
         L.g_loss_least_squares(torch.tensor(1.0))
-    with pytest.raises(ValueError, match="fake_logits.*floating"):
+    with pytest.raises(TypeError, match="fake_logits.*floating"):  # an integer dtype is a wrong type
         L.g_loss_nonsaturating(torch.zeros(4, dtype=torch.long))

@@ -203,3 +203,48 @@ def test_frechet_distance_errors():
         metrics.frechet_distance_from_features(np.zeros((5, 2)), np.zeros((5, 3)))
     with pytest.raises(ValueError, match="same image shape|images must have shape"):
         metrics.frechet_distance(torch.zeros(4, 1, 16, 16), torch.zeros(4, 1, 8, 8))
+
+
+# ---- the one scorer ------------------------------------------------------------------------
+
+def test_score_samples_on_a_mixture_by_hand():
+    fake = sample_toy("8gaussians", 300, generator=gen(3)) * 1.05       # a slightly wrong generator
+    real = sample_toy("8gaussians", 80, generator=gen(4))
+    critic = nn.Linear(2, 1)                                            # f(x) = w.x + b: W estimate by hand
+    out = metrics.score_samples(fake, "8gaussians", real=real, n_w1=50, critic=critic)
+    assert list(out) == ["modes", "hq", "modes_total", "w1", "w_estimate"]
+    coverage = metrics.mode_coverage(fake, toy_modes("8gaussians"), toy_std("8gaussians"))  # all 300 samples
+    assert (out["modes"], out["hq"], out["modes_total"]) == (coverage["modes"], coverage["hq"], 8)
+    assert out["w1"] == pytest.approx(w1_exact(fake[:50], real[:50]), rel=1e-12)            # the first 50 of each
+    with torch.no_grad():
+        w, b = critic.weight[0], critic.bias[0]
+        by_hand = float((real[:50] @ w + b).mean() - (fake[:50] @ w + b).mean())
+    assert out["w_estimate"] == pytest.approx(by_hand, rel=1e-5, abs=1e-7)
+
+
+def test_score_samples_leaves_out_what_does_not_apply():
+    swiss = sample_toy("swissroll", 40, generator=gen(5))
+    assert metrics.score_samples(swiss, "swissroll") == {}                               # no real, no modes
+    assert list(metrics.score_samples(swiss, "swissroll", real=swiss.flip(0))) == ["w1"]  # no critic
+    ring = metrics.score_samples(sample_toy("ring", 40, generator=gen(6)), "ring")
+    assert list(ring) == ["modes", "hq", "modes_total"]
+    images = torch.zeros(4, 1, 8, 8)
+    assert metrics.score_samples(images, "fashion-mnist", real=images) == {}              # no classifier for it
+    assert metrics.score_samples(torch.zeros(4, 1, 28, 28), "mnist") == {}                # not a classifier size
+
+
+def test_score_samples_on_digits():
+    images = load_digits(8)[0]
+    real, fake = images[:300], images[300:700]
+    out = metrics.score_samples(fake, "digits", real=real)
+    coverage = metrics.class_coverage(fake)                                                # all 400 samples
+    assert (out["classes"], out["kl_uniform"]) == (coverage["classes"], coverage["kl_uniform"])
+    assert out["frechet"] == pytest.approx(metrics.frechet_distance(real, fake[:300]), rel=1e-12)
+    assert set(metrics.score_samples(fake, "mnist")) == {"classes", "kl_uniform"}
+
+
+def test_score_samples_errors():
+    with pytest.raises(TypeError, match="samples must be a torch.Tensor"):
+        metrics.score_samples([[0.0, 0.0]], "8gaussians")
+    with pytest.raises(ValueError, match="n_w1 must be an integer >= 1, got 0"):
+        metrics.score_samples(torch.zeros(4, 2), "8gaussians", n_w1=0)

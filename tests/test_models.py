@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from ganedu.models import (DCGANDiscriminator, DCGANGenerator, MLPCritic, MLPGenerator,
-                           check_no_batchnorm, count_parameters, dcgan_init_, has_batchnorm)
+from ganedu.models import (DCGANDiscriminator, DCGANGenerator, MLPCritic, MLPGenerator, count_parameters,
+                           dcgan_init_, has_batchnorm)
 
 IMAGE_SIZES = (8, 16, 32, 64)
 
@@ -21,8 +21,6 @@ def _lipschitz_has(name):
 
 needs_spectral = pytest.mark.skipif(not _lipschitz_has("spectral_norm"),
                                     reason="ganedu.lipschitz.spectral_norm not written yet")
-needs_check = pytest.mark.skipif(not _lipschitz_has("check_no_batchnorm"),
-                                 reason="ganedu.lipschitz.check_no_batchnorm not written yet")
 
 
 def _leaves(module):
@@ -194,17 +192,6 @@ def test_has_batchnorm():
     assert has_batchnorm(DCGANGenerator(image_size=8, base=4))
     assert has_batchnorm(nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.SyncBatchNorm(2))))
     assert not has_batchnorm(nn.Sequential(nn.InstanceNorm2d(2), nn.GroupNorm(1, 2)))
-
-
-@needs_check
-def test_check_no_batchnorm_reexports_lipschitz():
-    from ganedu import lipschitz
-    with pytest.raises(ValueError):
-        check_no_batchnorm(MLPCritic(width=8, norm="batch"))
-    with pytest.raises(ValueError):
-        lipschitz.check_no_batchnorm(MLPCritic(width=8, norm="batch"))
-    check_no_batchnorm(MLPCritic(width=8, norm="layer"))     # no error
-    check_no_batchnorm(DCGANDiscriminator(image_size=8, base=4, norm="layer"))
 
 
 def test_count_parameters_by_hand():

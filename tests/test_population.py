@@ -167,24 +167,25 @@ def test_summary_and_evaluate_give_one_row_per_member():
     assert [s.shape for s in pop.sample(5)] == [(5, 2)] * 4
 
 
-@pytest.mark.parametrize("make, match", [
-    (lambda: Population.from_grid(gp_lamda=[0.1, 1.0], device="cpu"), "unknown field 'gp_lamda'"),
-    (lambda: Population.from_zip(seeds=[0, 1, 2], gp_lambda=[0.1, 1.0], device="cpu"),
+# a wrong type is a TypeError, a wrong value of the right type a ValueError (ganedu.checks)
+@pytest.mark.parametrize("error, make, match", [
+    (TypeError, lambda: Population.from_grid(gp_lamda=[0.1, 1.0], device="cpu"), "unknown field 'gp_lamda'"),
+    (ValueError, lambda: Population.from_zip(seeds=[0, 1, 2], gp_lambda=[0.1, 1.0], device="cpu"),
      r"gp_lambda must be a list with one value per seed \(3\), got 2 values"),
-    (lambda: Population([("wgan-gp-toy", 0)], "digits", device="cpu"), "data must be a toy dataset name"),
-    (lambda: Population([], device="cpu"), "members must be a non-empty list"),
-    (lambda: Population.from_grid(seeds=[], device="cpu"), "seeds must be a non-empty list"),
-    (lambda: Population.from_grid(gp_lambda=[], device="cpu"), "gp_lambda must be a non-empty list"),
-    (lambda: Population(["wgan-gp-toy"], device="cpu"), r"members\[0\] must be a \(recipe, seed\) pair"),
-    (lambda: Population([("wgan-gp-toy", -1)], device="cpu"), r"members\[0\]: seed must be an integer >= 0"),
-    (lambda: Population([("sngan-toy", 0)], device="cpu"), "a population vectorises plain MLPs"),
-    (lambda: Population([("wgan-gp-toy", 0)], device="cpu", rng="gpu"), "rng must be"),
-    (lambda: Population.from_grid(seeds=3, device="cpu"), "seeds must be a non-empty list, got 3"),
-    (lambda: Population([("wgan-gp-toy", 0)], device="cpu", pool_size=0), "pool_size must be an integer >= 1"),
-    (lambda: Population.from_grid(gp_lambda=[-1.0], device="cpu"), "gp_lambda must be a finite number >= 0"),
+    (ValueError, lambda: Population([("wgan-gp-toy", 0)], "digits", device="cpu"), "data must be a toy dataset name"),
+    (ValueError, lambda: Population([], device="cpu"), "members must be a non-empty list"),
+    (ValueError, lambda: Population.from_grid(seeds=[], device="cpu"), "seeds must be a non-empty list"),
+    (ValueError, lambda: Population.from_grid(gp_lambda=[], device="cpu"), "gp_lambda must be a non-empty list"),
+    (TypeError, lambda: Population(["wgan-gp-toy"], device="cpu"), r"members\[0\] must be a \(recipe, seed\) pair"),
+    (ValueError, lambda: Population([("wgan-gp-toy", -1)], device="cpu"), r"members\[0\]: seed must be an integer >= 0"),
+    (ValueError, lambda: Population([("sngan-toy", 0)], device="cpu"), "a population vectorises plain MLPs"),
+    (ValueError, lambda: Population([("wgan-gp-toy", 0)], device="cpu", rng="gpu"), "rng must be"),
+    (TypeError, lambda: Population.from_grid(seeds=3, device="cpu"), "seeds must be a non-empty list, got 3"),
+    (ValueError, lambda: Population([("wgan-gp-toy", 0)], device="cpu", pool_size=0), "pool_size must be an integer >= 1"),
+    (ValueError, lambda: Population.from_grid(gp_lambda=[-1.0], device="cpu"), "gp_lambda must be a finite number >= 0"),
 ])
-def test_bad_input_is_explained(make, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_input_is_explained(error, make, match):
+    with pytest.raises(error, match=match):
         make()
 
 

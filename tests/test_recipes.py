@@ -31,12 +31,19 @@ def test_toy_variants_are_clearly_named_and_noted():
                                           ("n_critic", 0), ("lr_g", 0.0), ("batch_size", 0),
                                           ("betas", (0.5, 1.5)), ("loss", "wasserstien"),
                                           ("optimizer", "sgd"), ("gp_lambda", float("nan")),
-                                          ("lr_decay_steps", -1), ("lr_decay_steps", 2.5),
-                                          ("lr_decay_steps", None),
-                                          ("lr_decay_steps", True), ("lr_floor", -0.1),
+                                          ("lr_decay_steps", -1), ("lr_floor", -0.1),
                                           ("lr_floor", 1.5)])
 def test_bad_values_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
+        RECIPES["wgan-gp"].replace(**{field: value})
+
+
+@pytest.mark.parametrize("field, value", [("lr_decay_steps", 2.5), ("lr_decay_steps", None),
+                                          ("lr_decay_steps", True), ("n_critic", 2.5), ("width", "128"),
+                                          ("gp_lambda", "10"), ("betas", 0.9), ("loss", None)])
+def test_values_of_the_wrong_type_name_the_field(field, value):
+    # the rule (ganedu.checks): a wrong type is a TypeError, a wrong value of the right type a ValueError
+    with pytest.raises(TypeError, match=field):
         RECIPES["wgan-gp"].replace(**{field: value})
 
 
@@ -78,3 +85,12 @@ def test_lr_factor_is_a_linear_decay_to_the_floor(floor):
         assert r.lr_factor(t) == pytest.approx(expected, abs=1e-12), t
         opt.step()
         sched.step()
+
+
+def test_numpy_numbers_are_stored_as_plain_python_numbers():
+    import numpy as np
+    r = Recipe("mine", n_critic=np.int64(3), lr_g=np.float32(0.5), betas=[np.float64(0.5), 0])
+    assert type(r.n_critic) is int and r.n_critic == 3
+    assert type(r.lr_g) is float and r.lr_g == 0.5
+    assert r.betas == (0.5, 0.0) and all(type(b) is float for b in r.betas)
+    assert type(Recipe("mine", gp_lambda=1).gp_lambda) is int  # an int stays an int (labels print it as 1)

@@ -24,6 +24,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..checks import check_choice
+
 #: files copied from the vendored npm packages: (package folder, path inside it)
 ASSETS = [
     ("reveal.js", "dist/reveal.js"),
@@ -131,8 +133,7 @@ def build_slides(notebooks, out_dir, vendor_dir, *, execute: str = "none", timeo
     """Write ``<out_dir>/<name>.slides.html`` for each notebook plus ``<out_dir>/_static``."""
     import nbformat
 
-    if execute not in ("none", "quick", "full"):
-        raise ValueError(f"execute must be 'none', 'quick' or 'full', got {execute!r}")
+    check_choice("execute", execute, ("none", "quick", "full"))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     vendor_assets(vendor_dir, out_dir)

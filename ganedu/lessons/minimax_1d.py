@@ -12,7 +12,6 @@ discriminator can be compared with the closed form (notebook 01).
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +19,10 @@ import torch
 from torch import nn
 
 from .. import torch_threads
+from ..checks import check_int, check_number
 
 __all__ = ["Mixture1D", "P_DATA", "P_G", "grid", "optimal_discriminator", "value_function",
-           "js_divergence", "Discriminator1D", "train_discriminator"]
+           "js_divergence_on_grid", "Discriminator1D", "train_discriminator"]
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,7 @@ class Mixture1D:
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
         """``n`` draws as a float32 tensor ``(n, 1)`` (one feature per sample), on the CPU."""
-        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"n must be a positive int, got {n!r}")
+        n = check_int("n", n, min=1)
         k = torch.multinomial(torch.tensor(self.weights, dtype=torch.float64), n, replacement=True,
                               generator=generator)                             # (n,) component
         mu = torch.tensor(self.means, dtype=torch.float64)[k]
@@ -68,8 +67,9 @@ P_G = Mixture1D(means=(0.5,), stds=(1.2,), weights=(1.0,))
 
 def grid(lo: float = -8.0, hi: float = 8.0, n: int = 8001) -> np.ndarray:
     """Evenly spaced points for the integrals (trapezoid rule) and the plots."""
-    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi) or n < 2:
-        raise ValueError(f"need finite lo < hi and n >= 2, got lo={lo}, hi={hi}, n={n}")
+    check_number("lo", lo)
+    check_number("hi", hi, gt=lo, expected=f"a finite number > lo = {lo}")
+    check_int("n", n, min=2)
     return np.linspace(lo, hi, n)
 
 
@@ -103,9 +103,12 @@ def value_function(d: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, x: np.nda
     return float(_trapezoid(real + fake, x))
 
 
-def js_divergence(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
+def js_divergence_on_grid(p: np.ndarray, q: np.ndarray, x: np.ndarray) -> float:
     r""":math:`JS(p \| q) = \tfrac12 \int p \ln\frac{2p}{p+q} + \tfrac12 \int q \ln\frac{2q}{p+q}`,
-    in nats (so between 0 and :math:`\ln 2`), by the trapezoid rule on ``x``."""
+    in nats (so between 0 and :math:`\ln 2`), by the trapezoid rule on ``x``.
+
+    ``p`` and ``q`` are two *densities* evaluated on the grid ``x`` (an integral), unlike
+    ``ganedu.divergences.js_divergence``, which takes two discrete distributions (a sum over bins)."""
     p, q = _densities(p, q)
     m = p + q
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -157,8 +160,7 @@ def train_discriminator(p_data: Mixture1D = P_DATA, p_g: Mixture1D = P_G, *, ste
     """
     from ..losses import d_loss_minimax
 
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an int >= 1, got {steps!r}")
+    check_int("steps", steps, min=1)
     rng = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

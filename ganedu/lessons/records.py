@@ -24,6 +24,7 @@ import time
 import torch
 
 from ganedu import torch_threads
+from ganedu.checks import check_choice
 
 RECORDED_DIR = pathlib.Path(__file__).parent / "recorded"
 
@@ -142,8 +143,7 @@ RECORDS = {"05_lambda_grid": (record_lambda_grid, LAMBDA_GRID)}
 
 def path(name: str) -> pathlib.Path:
     """Where the shipped record ``name`` lives (``ganedu/lessons/recorded/<name>.json``)."""
-    if name not in RECORDS:
-        raise ValueError(f"name must be one of {sorted(RECORDS)}, got {name!r}")
+    check_choice("name", name, tuple(sorted(RECORDS)))
     return RECORDED_DIR / f"{name}.json"
 
 

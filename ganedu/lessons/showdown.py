@@ -23,15 +23,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import time
 from dataclasses import dataclass, field
 
 import torch
 
 from .. import torch_threads
-from ..data import TOY_DATASETS, load_digits, sample_toy, toy_modes, toy_std
-from ..metrics import class_coverage, critic_w_estimate, frechet_distance, mode_coverage, w1_to_data
+from ..checks import check_choice, check_int
+from ..data import TOY_DATASETS, load_digits, sample_toy
+from ..metrics import score_samples
 from ..recipes import RECIPES, Recipe, get_recipe
 
 __all__ = ["COLUMNS", "EVAL_SEED", "DATA_SEED", "LITERATURE", "Showdown", "label", "reference_data",
@@ -41,7 +41,6 @@ __all__ = ["COLUMNS", "EVAL_SEED", "DATA_SEED", "LITERATURE", "Showdown", "label
 EVAL_SEED = 2024    # seed of the latent codes every generator is scored on
 DATA_SEED = 4202    # seed of the fixed data sample W1 is measured against
 N_EVAL, N_W1, N_IMAGES = 2500, 1000, 1000
-MIXTURES = ("8gaussians", "25gaussians", "ring")
 
 #: (key, header, format) of the table's columns; a missing value prints as "-".
 COLUMNS = [
@@ -84,34 +83,33 @@ def label(recipe: Recipe | str) -> str:
 
 def reference_data(data: str, n: int = N_W1, *, image_size: int = 8) -> torch.Tensor:
     """The fixed real sample every run is compared with: ``n`` toy points (seed ``DATA_SEED``) or all digits."""
-    if data in TOY_DATASETS:
-        return sample_toy(data, n, generator=torch.Generator().manual_seed(DATA_SEED))
+    check_choice("data", data, TOY_DATASETS + ("digits",))
     if data == "digits":
         return load_digits(image_size)[0]
-    raise ValueError(f"data must be one of {TOY_DATASETS + ('digits',)}, got {data!r}")
+    return sample_toy(data, n, generator=torch.Generator().manual_seed(DATA_SEED))
 
 
-def score(samples: torch.Tensor, data: str, *, n_w1: int = N_W1, critic=None) -> dict:
-    """The metrics of ``samples`` for ``data`` (``None`` where a metric does not apply).
+#: the table's name for a key of ``metrics.score_samples``, where the two differ
+_COLUMN = {"w_estimate": "w_critic", "frechet": "fd"}
+
+
+def score(samples: torch.Tensor, data: str, *, n_w1: int = N_W1, critic=None, real=None) -> dict:
+    """The table's metrics of ``samples`` for ``data`` (``None`` where a metric does not apply).
+
+    ``metrics.score_samples`` against ``real``, by default ``reference_data(data, n_w1)`` (all the
+    digits for images), with its keys named as the table's columns.
 
     Args:
         samples: ``(n, 2)`` toy points or ``(n, 1, s, s)`` images in [-1, 1].
         data: the dataset's name; n_w1: points used for the exact W1 (O(n_w1^3)).
         critic: if given (Wasserstein / hinge critics), its estimate of W1 on the same points.
+        real: the real sample to compare with, instead of ``reference_data``.
     """
+    if real is None:
+        real = reference_data(data, n_w1, image_size=samples.shape[-1])
+    scores = score_samples(samples, data, real=real, n_w1=n_w1, critic=critic)
     out = dict.fromkeys(METRICS)
-    if data in TOY_DATASETS:
-        if data in MIXTURES:
-            m = mode_coverage(samples, toy_modes(data), toy_std(data))
-            out["modes"], out["hq"] = m["modes"], m["hq"]
-        real = reference_data(data, n_w1)
-        out["w1"] = w1_to_data(samples, real, max_points=n_w1)
-        if critic is not None:
-            device = next(critic.parameters()).device
-            out["w_critic"] = critic_w_estimate(critic, real.to(device), samples[:n_w1].to(device))
-    else:
-        out["classes"] = class_coverage(samples)["classes"]
-        out["fd"] = frechet_distance(reference_data(data, image_size=samples.shape[-1]), samples)
+    out.update((_COLUMN.get(k, k), v) for k, v in scores.items() if _COLUMN.get(k, k) in METRICS)
     return out
 
 
@@ -129,14 +127,13 @@ def run_one(recipe, data: str, *, steps: int, seed: int = 0, image_size: int = 8
     """
     from ..train import Trainer, TrainingDiverged
 
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
+    steps = check_int("steps", steps, min=1)
     recipe = get_recipe(recipe)
     with torch_threads(threads):
         trainer = Trainer.from_recipe(recipe, data=data, seed=seed, device=device, image_size=image_size)
         note, start = "", time.perf_counter()
         try:
-            trainer.train(int(steps), progress=False)
+            trainer.train(steps, progress=False)
         except TrainingDiverged:
             note = f"diverged, scored at step {trainer.steps}"
         seconds = time.perf_counter() - start
@@ -161,9 +158,7 @@ def reference_row(data: str, *, n_eval: int | None = None, n_w1: int = N_W1, ima
         images = load_digits(image_size)[0]
         idx = torch.randperm(len(images), generator=torch.Generator().manual_seed(DATA_SEED + 1))
         half_a, half_b = images[idx[: len(images) // 2]], images[idx[len(images) // 2:]]
-        scores = dict.fromkeys(METRICS)
-        scores["classes"] = class_coverage(half_a)["classes"]
-        scores["fd"] = frechet_distance(half_b, half_a)
+        scores = score(half_a, data, n_w1=n_w1, real=half_b)
     return dict(recipe="(the data itself)", data=data, seed=None, steps=None, **scores,
                 sec_per_1k=None, note="reference")
 
@@ -192,9 +187,9 @@ def _per_data(value, data, name):
 
 def _check_seeds(seeds):
     seeds = list(seeds)
-    if not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds):
-        raise ValueError(f"seeds must be a non-empty list of ints >= 0, got {seeds!r}")
-    return seeds
+    if not seeds:
+        raise ValueError("seeds must be a non-empty list of ints >= 0, got []")
+    return [check_int(f"seeds[{i}]", s, min=0) for i, s in enumerate(seeds)]
 
 
 def run_showdown(plan: dict, *, steps, seeds=(0,), image_size: int = 8, n_eval: int | None = None,

@@ -21,6 +21,8 @@ import warnings
 
 import torch
 
+from ..checks import check_int
+
 __all__ = ["StepGraph", "graphs_supported"]
 
 
@@ -49,8 +51,7 @@ class StepGraph:
     """
 
     def __init__(self, fn, *, generators=(), warmup: int = 3):
-        if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 1:
-            raise ValueError(f"warmup must be an integer >= 1, got {warmup!r}")
+        check_int("warmup", warmup, min=1)
         self.fn, self.generators, self.warmup = fn, tuple(generators), warmup
         self.graph, self.output, self.calls, self.failed = None, None, 0, None
 

@@ -33,8 +33,9 @@ import torch
 from .. import get_device, seed_everything
 from ..models import build_models
 from .cuda_graph import StepGraph, graphs_supported
-from ..data import TOY_DATASETS, sample_toy, toy_modes, toy_std
-from ..metrics import mode_coverage, w1_to_data
+from ..checks import check_choice, check_fields, check_int, check_type
+from ..data import TOY_DATASETS, sample_toy
+from ..metrics import score_samples
 from ..recipes import Recipe, get_recipe
 from .stacked import DeviceStream, Group, HostStreams, StackedMLP, member_penalties
 from ..train import HISTORY_KEYS, default_threads, run_steps
@@ -64,14 +65,13 @@ class Population:
     def __init__(self, members, data="8gaussians", *, device="auto", rng="auto", pool_size=2**20,
                  flush_every=50):
         self.members = [_check_member(i, m) for i, m in enumerate(_check_list("members", members))]
-        if not isinstance(data, str) or data not in TOY_DATASETS:
+        check_type("data", data, str, "a toy dataset name")
+        if data not in TOY_DATASETS:
             raise ValueError(f"data must be a toy dataset name ({', '.join(TOY_DATASETS)}): a population "
                              f"trains the 2D toy MLPs; got {data!r} (train image data with a Trainer)")
-        if rng not in ("auto", "host", "device"):
-            raise ValueError(f"rng must be 'auto', 'host' or 'device', got {rng!r}")
-        for name, value in (("pool_size", pool_size), ("flush_every", flush_every)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        check_choice("rng", rng, ("auto", "host", "device"))
+        check_int("pool_size", pool_size, min=1)
+        check_int("flush_every", flush_every, min=1)
         self.data, self.device = data, get_device(device)
         self.rng = rng if rng != "auto" else ("host" if self.device.type == "cpu" else "device")
         recipes, seeds = [r for r, _ in self.members], [s for _, s in self.members]
@@ -224,8 +224,8 @@ class Population:
     # ---- looking at the members ------------------------------------------------------------
     def member(self, k: int):
         """Member ``k``'s ``(generator, critic)``: plain ``MLPGenerator`` / ``MLPCritic`` copies."""
-        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < len(self.members):
-            raise ValueError(f"k must be a member index in 0..{len(self.members) - 1}, got {k!r}")
+        last = len(self.members) - 1
+        check_int("k", k, min=0, max=last, expected=f"a member index in 0..{last}")
         self._sync()
         return copy.deepcopy(self.generators[k]), copy.deepcopy(self.critics[k])
 
@@ -242,17 +242,12 @@ class Population:
         return out
 
     def evaluate(self, n: int = 2500, *, w1_points: int = 500) -> list:
-        """Per member: ``modes`` and ``hq`` (``metrics.mode_coverage``, mixtures only) on ``n`` samples
-        and ``w1`` (``metrics.w1_to_data``, exact, on ``w1_points`` points: O(m³), 2,000 take ~2 s)."""
+        """Per member, ``metrics.score_samples`` of ``n`` samples: ``modes`` of ``modes_total`` and
+        ``hq`` (mixtures only) and ``w1`` (exact, on ``w1_points`` points: O(m³), 2,000 take ~2 s)."""
         results = []
         for (_, seed), samples in zip(self.members, self.sample(n)):
             real = sample_toy(self.data, n, generator=torch.Generator().manual_seed(seed + 2))
-            result = {}
-            if self.data != "swissroll":
-                result.update(mode_coverage(samples, toy_modes(self.data), toy_std(self.data)))
-                result.pop("counts")
-            result["w1"] = w1_to_data(samples, real, max_points=w1_points)
-            results.append(result)
+            results.append(score_samples(samples, self.data, real=real, n_w1=w1_points))
         return results
 
     def summary(self, evaluate: bool = True, **evaluate_kw) -> list:
@@ -277,17 +272,17 @@ def _shape_key(recipe: Recipe) -> tuple:
 
 
 def _check_list(name, values):
-    if not isinstance(values, (list, tuple)) or len(values) == 0:
+    check_type(name, values, (list, tuple), "a non-empty list")
+    if len(values) == 0:
         raise ValueError(f"{name} must be a non-empty list, got {values!r}")
     return values
 
 
 def _check_member(i, member):
-    if not isinstance(member, (tuple, list)) or len(member) != 2:
+    check_type(f"members[{i}]", member, (tuple, list), "a (recipe, seed) pair")
+    if len(member) != 2:
         raise ValueError(f"members[{i}] must be a (recipe, seed) pair, got {member!r}")
-    recipe, seed = get_recipe(member[0]), member[1]
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"members[{i}]: seed must be an integer >= 0, got {seed!r}")
+    recipe, seed = get_recipe(member[0]), check_int(f"members[{i}]: seed", member[1], min=0)
     if recipe.model not in ("auto", "mlp") or recipe.spectral_norm or recipe.critic_norm not in ("auto", "none"):
         raise ValueError(f"members[{i}] ({recipe.name}): a population vectorises plain MLPs; it has model="
                          f"{recipe.model!r}, spectral_norm={recipe.spectral_norm}, critic_norm="
@@ -296,10 +291,8 @@ def _check_member(i, member):
 
 
 def _check_fields(recipe: Recipe, fields: dict):
-    known = [f.name for f in dataclasses.fields(recipe)]
-    for name in fields:
-        if name not in known:
-            raise ValueError(f"unknown field {name!r}: a population varies Recipe fields ({', '.join(known)})")
+    """A population varies Recipe fields: a misspelt one is a TypeError naming it."""
+    check_fields("Recipe", fields, [f.name for f in dataclasses.fields(recipe)])
 
 
 def _divergence_message(k, member, bad_step, good_step, fields) -> str:

@@ -18,8 +18,8 @@ default's (those buy compute, not a better method).
 from __future__ import annotations
 
 import dataclasses
-import numbers
 
+from ...checks import check_int
 from ...recipes import Recipe, get_recipe
 from .core import report, run_student
 
@@ -71,8 +71,7 @@ def check_beat_default(choose_recipe, *, steps: int = 1000, seed: int = 0, devic
     from ..showdown import run_one
 
     name = "beat_default"
-    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < MIN_STEPS:
-        raise ValueError(f"steps must be an integer >= {MIN_STEPS} (a budget long enough to compare), got {steps!r}")
+    check_int("steps", steps, min=MIN_STEPS, expected=f"an integer >= {MIN_STEPS} (a budget long enough to compare)")
     try:
         choice = run_student(name, choose_recipe)
     except NotImplementedError:
