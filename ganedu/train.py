@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import os
 import time
 
 import torch
 
-from . import SMALL_MODEL, get_device, seed_everything, torch_threads
+from . import default_threads, get_device, seed_everything, torch_threads
 from .losses import LOSSES
 from .lipschitz import (check_no_batchnorm, clip_weights_, gradient_penalty, interpolate_gradient_norms,
                         penalty_from_norms)
@@ -44,20 +43,6 @@ DIAGNOSE_SAMPLES = 64
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the trainer was rolled back to its last good state."""
-
-
-# Below SMALL_MODEL parameters a CPU trainer uses one thread: as fast as two for the toy MLPs on
-# a quiet 2-core CPU and 10-50x faster on a busy one (a live demo beside a browser, Binder, CI);
-# the 512-wide paper MLPs give up ~1.6x on a quiet machine for it (benchmarks/RESULTS.md).
-# Set OMP_NUM_THREADS, or trainer.threads = None, to keep torch's own setting.
-
-
-def default_threads(device, *modules) -> int | None:
-    """1 for small networks on the CPU (unless OMP_NUM_THREADS says otherwise), else None (torch's)."""
-    if device.type != "cpu" or os.environ.get("OMP_NUM_THREADS"):
-        return None
-    n_params = sum(p.numel() for m in modules for p in m.parameters())
-    return 1 if n_params < SMALL_MODEL else None
 
 
 @contextlib.contextmanager
@@ -381,7 +366,7 @@ def run_steps(model, steps: int, *, callback=None, every: int = 100, progress: b
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     bar = tqdm(total=steps, disable=not progress, desc=desc, leave=False)
-    with torch_threads(model.threads):  # small CPU models: 1 thread (see default_threads)
+    with torch_threads(model.threads):  # small CPU models: 1 thread (see ganedu.default_threads)
         for i in range(1, steps + 1):
             model.step()
             if i % every == 0 or i == steps:
