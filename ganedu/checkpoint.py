@@ -29,7 +29,7 @@ def save_trainer(trainer, path):
         "model_spec": trainer.model_spec,
         "seed": trainer.seed, "steps": trainer.steps,
         "generator": trainer.generator.state_dict(), "critic": trainer.critic.state_dict(),
-        "opt_g": trainer.opt_g.state_dict(), "opt_d": trainer.opt_d.state_dict(),
+        "opt_g": trainer.opt_generator.state_dict(), "opt_d": trainer.opt_critic.state_dict(),
         "rng": {"data": trainer.rng.get_state(), "torch": torch.get_rng_state(),
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
         "history": history,

@@ -93,8 +93,8 @@ class Trainer:
         self.use_cuda_graphs = graphs_supported(self.device)  # False: run every step eagerly
         self.amp = None  # torch.bfloat16: mixed precision (ganedu.scale.distributed.enable_amp checks and sets it)
         self._graph = None  # the recorded step (StepGraph) and what it was recorded for
-        self.opt_g = self._optimizer(self.generator, self.recipe.lr_g)
-        self.opt_d = self._optimizer(self.critic, self.recipe.lr_d)
+        self.opt_generator = self._optimizer(self.generator, self.recipe.lr_g)
+        self.opt_critic = self._optimizer(self.critic, self.recipe.lr_d)
         self.steps = 0
         self.flush_every = flush_every
         self.threads = default_threads(self.device, self.generator, self.critic)
@@ -157,10 +157,10 @@ class Trainer:
                                                max_samples=DIAGNOSE_SAMPLES)
             gp = penalty_from_norms(norms, one_sided=recipe.one_sided)
         # backward
-        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_critic.zero_grad(set_to_none=True)
         loss.backward()
         # update, then the constraint
-        self.opt_d.step()
+        self.opt_critic.step()
         if recipe.clip is not None:
             clip_weights_(self.critic, recipe.clip)               # w <- clip(w, -c, c)
         w_estimate = real_scores.mean() - fake_scores.mean()      # KR dual: E C(x) - E C(G(z))
@@ -174,10 +174,10 @@ class Trainer:
             fake_scores = self.critic(self.generator(self.noise(recipe.batch_size)))
             loss = g_loss_fn(fake_scores)
             # backward
-            self.opt_g.zero_grad(set_to_none=True)
+            self.opt_generator.zero_grad(set_to_none=True)
             loss.backward()
         # update
-        self.opt_g.step()
+        self.opt_generator.step()
         return loss.detach()
 
     def n_critic_now(self, recipe: Recipe, step: int | None = None) -> int:
@@ -190,7 +190,7 @@ class Trainer:
     def schedule_lr(self, recipe: Recipe):
         """Set both optimisers' learning rates to the recipe's, times its decay at this step."""
         factor = recipe.lr_factor(self.steps)
-        for opt, lr in ((self.opt_g, recipe.lr_g), (self.opt_d, recipe.lr_d)):
+        for opt, lr in ((self.opt_generator, recipe.lr_g), (self.opt_critic, recipe.lr_d)):
             for group in opt.param_groups:
                 if isinstance(group["lr"], torch.Tensor):  # on a GPU: in place, read by the graph
                     group["lr"].fill_(lr * factor)
@@ -288,10 +288,14 @@ class Trainer:
         return self._history
 
     def set(self, **changes):
-        """Change λ, clip, n_critic, learning rates... from the next step on (logged as events)."""
+        """Change λ, clip, n_critic, learning rates... from the next step on (logged as events).
+
+        An argument that is not a tunable field is a ``TypeError`` (as for any unknown keyword); a
+        bad value is the ``ValueError`` (or ``TypeError``) of ``Recipe.replace``.
+        """
         unknown = sorted(set(changes) - set(TUNABLE))
         if unknown:
-            raise ValueError(f"cannot change {unknown[0]!r} during training; tunable: {', '.join(TUNABLE)}")
+            raise TypeError(f"cannot change {unknown[0]!r} during training; tunable: {', '.join(TUNABLE)}")
         new = self.recipe.replace(**changes)  # validates the values
         if new.gp_lambda > 0 and self.recipe.gp_lambda == 0:
             check_no_batchnorm(self.critic)
@@ -318,8 +322,8 @@ class Trainer:
     def _snapshot(self) -> dict:
         self.steps_at_last_good = self.steps
         return copy.deepcopy({"steps": self.steps, "generator": self.generator.state_dict(),
-                              "critic": self.critic.state_dict(), "opt_g": self.opt_g.state_dict(),
-                              "opt_d": self.opt_d.state_dict()})
+                              "critic": self.critic.state_dict(), "opt_g": self.opt_generator.state_dict(),
+                              "opt_d": self.opt_critic.state_dict()})
 
     def _restore(self, snap: dict):
         self.generator.load_state_dict(snap["generator"])
@@ -332,7 +336,7 @@ class Trainer:
 
     def load_optimizer_states(self, opt_g: dict, opt_d: dict):
         """Load both optimisers' states, kept in this trainer's form (lr a GPU tensor on CUDA)."""
-        for opt, state in ((self.opt_g, opt_g), (self.opt_d, opt_d)):
+        for opt, state in ((self.opt_generator, opt_g), (self.opt_critic, opt_d)):
             keep = [{k: g[k] for k in ("lr", "capturable", "fused", "foreach") if k in g} for g in opt.param_groups]
             opt.load_state_dict(state)
             for group, kept in zip(opt.param_groups, keep):

@@ -122,20 +122,20 @@ def test_set_changes_hyperparameters_and_logs_events():
     t.train(2, progress=False)
     t.set(gp_lambda=5.0, n_critic=2, lr_d=3e-4)
     assert t.recipe.gp_lambda == 5.0 and t.recipe.n_critic == 2
-    assert all(g["lr"] == 3e-4 for g in t.opt_d.param_groups)
+    assert all(g["lr"] == 3e-4 for g in t.opt_critic.param_groups)
     events = t.history["events"]
     assert {(e["name"], e["value"]) for e in events} == {("gp_lambda", 5.0), ("n_critic", 2), ("lr_d", 3e-4)}
     assert all(e["step"] == 2 for e in events)
     with pytest.raises(ValueError, match="gp_lambda"):
         t.set(gp_lambda=-1.0)
-    with pytest.raises(ValueError, match="tunable"):
+    with pytest.raises(TypeError, match="tunable"):  # not a keyword set() takes, as Recipe.replace
         t.set(loss="hinge")
 
 
 def lrs_used(trainer, steps):
     """The learning rates each optimiser.step() of ``steps`` generator steps ran with."""
     seen = {"g": [], "d": []}
-    for key, opt in (("g", trainer.opt_g), ("d", trainer.opt_d)):
+    for key, opt in (("g", trainer.opt_generator), ("d", trainer.opt_critic)):
         opt.register_step_pre_hook(lambda o, a, k, key=key: seen[key].append(o.param_groups[0]["lr"]))
     trainer.train(steps, progress=False)
     return seen
@@ -153,7 +153,7 @@ def test_set_learning_rate_keeps_the_decay():
     t = small_trainer("wgan-gp-toy", n_critic=1, lr_decay_steps=4, lr_floor=0.0)
     t.train(2, progress=False)
     t.set(lr_g=1e-2)
-    assert t.opt_g.param_groups[0]["lr"] == pytest.approx(1e-2 * 0.5)   # step 2 of 4: half
+    assert t.opt_generator.param_groups[0]["lr"] == pytest.approx(1e-2 * 0.5)   # step 2 of 4: half
     assert lrs_used(t, 3)["g"] == pytest.approx([5e-3, 2.5e-3, 0.0])
 
 
