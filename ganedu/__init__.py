@@ -123,8 +123,8 @@ def default_threads(device: torch.device, *modules) -> int | None:
     return 1 if n_params < SMALL_MODEL else None
 
 
-_SUBMODULES = ("data", "batches", "models", "losses", "lipschitz", "divergences", "metrics", "recipes", "train",
-               "checkpoint", "plot", "widgets", "scale", "lessons", "classroom")
+_SUBMODULES = ("data", "batches", "models", "losses", "lipschitz", "divergences", "metrics", "recipes", "updates",
+               "train", "checkpoint", "plot", "widgets", "scale", "lessons", "classroom")
 
 
 def __getattr__(name):

@@ -10,6 +10,7 @@ One generator step (``Trainer.step``) is::
     loss_G = g_loss(C(G(z)))                        # lines 9-11
     update G
 
+The two updates are ``ganedu.updates``'s (the fixed-critic lessons run the same critic update).
 The Trainer only schedules, logs and saves; losses come from ``ganedu.losses`` and the
 constraints from ``ganedu.lipschitz``, both chosen by the :class:`~ganedu.recipes.Recipe`.
 History is kept as tensors on the device and copied to the host every ``flush_every`` steps, so
@@ -26,35 +27,20 @@ import time
 import torch
 
 from . import default_threads, get_device, seed_everything, torch_threads
-from .losses import LOSSES
-from .lipschitz import (check_no_batchnorm, clip_weights_, gradient_penalty, interpolate_gradient_norms,
-                        penalty_from_norms)
+from .lipschitz import check_no_batchnorm
 from .recipes import RECIPES, TUNABLE, Recipe, get_recipe
 from .batches import make_batch_fn, resolve_data
 from .models import build_models
 from .scale.cuda_graph import StepGraph, graphs_supported
+from .updates import critic_update, generator_update
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "Trainer", "TrainingDiverged"]
 
 HISTORY_KEYS = ("d_loss", "g_loss", "w_estimate", "gp", "grad_norm")
-#: without a penalty, ||∇C(x_hat)|| is only a diagnostic: measured on at most this many interpolates
-DIAGNOSE_SAMPLES = 64
 
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the trainer was rolled back to its last good state."""
-
-
-@contextlib.contextmanager
-def frozen(module: torch.nn.Module):
-    """Stop gradients into ``module``'s parameters (the critic during the generator step)."""
-    flags = [p.requires_grad for p in module.parameters()]
-    module.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in zip(module.parameters(), flags):
-            p.requires_grad_(flag)
 
 
 class Trainer:
@@ -136,49 +122,21 @@ class Trainer:
         return z.to(self.device, non_blocking=True)
 
     def critic_step(self, recipe: Recipe, diagnose: bool = True):
-        """One critic update: forward, backward, update, constraint. Returns stats (tensors).
+        """One :func:`~ganedu.updates.critic_update` on a real batch and a batch of G(z); its stats (tensors).
 
         ``diagnose``: also measure ||∇C(x_hat)|| when there is no penalty (last critic step only).
         """
-        d_loss_fn = LOSSES[recipe.loss][0]
-        real = self.next_batch(recipe.batch_size)                 # x ~ P_r
+        real = self.next_batch(recipe.batch_size)                  # x ~ P_r
         with torch.no_grad():
-            fake = self.generator(self.noise(recipe.batch_size))  # G(z), no grad into G
-        # forward: scores and the loss
-        real_scores, fake_scores = self.critic(real), self.critic(fake)
-        loss = d_loss_fn(real_scores, fake_scores)
-        gp = norms = torch.zeros((), device=self.device)
-        if recipe.gp_lambda > 0:                                  # + λ E[(||∇C(x_hat)|| - 1)²]
-            gp, norms = gradient_penalty(self.critic, real, fake, one_sided=recipe.one_sided,
-                                         generator=self.rng, return_norms=True)  # ε ~ U(0, 1) per sample
-            loss = loss + recipe.gp_lambda * gp
-        elif diagnose:                                            # ||∇C(x_hat)|| measured, not penalised
-            norms = interpolate_gradient_norms(self.critic, real, fake, generator=self.rng,
-                                               max_samples=DIAGNOSE_SAMPLES)
-            gp = penalty_from_norms(norms, one_sided=recipe.one_sided)
-        # backward
-        self.opt_critic.zero_grad(set_to_none=True)
-        loss.backward()
-        # update, then the constraint
-        self.opt_critic.step()
-        if recipe.clip is not None:
-            clip_weights_(self.critic, recipe.clip)               # w <- clip(w, -c, c)
-        w_estimate = real_scores.mean() - fake_scores.mean()      # KR dual: E C(x) - E C(G(z))
-        return loss.detach(), w_estimate.detach(), gp.detach(), norms.detach().mean()
+            fake = self.generator(self.noise(recipe.batch_size))   # G(z), no gradient into G
+        return critic_update(self.critic, self.opt_critic, real, fake, loss=recipe.loss,
+                             gp_lambda=recipe.gp_lambda, one_sided=recipe.one_sided, clip=recipe.clip,
+                             rng=self.rng, diagnose=diagnose)
 
     def generator_step(self, recipe: Recipe) -> torch.Tensor:
-        """One generator update: forward through the (frozen) critic, backward, update."""
-        g_loss_fn = LOSSES[recipe.loss][1]
-        with frozen(self.critic):
-            # forward
-            fake_scores = self.critic(self.generator(self.noise(recipe.batch_size)))
-            loss = g_loss_fn(fake_scores)
-            # backward
-            self.opt_generator.zero_grad(set_to_none=True)
-            loss.backward()
-        # update
-        self.opt_generator.step()
-        return loss.detach()
+        """One :func:`~ganedu.updates.generator_update` on a batch of z. Returns its loss (a tensor)."""
+        return generator_update(self.generator, self.critic, self.opt_generator, self.noise(recipe.batch_size),
+                                loss=recipe.loss)
 
     def n_critic_now(self, recipe: Recipe, step: int | None = None) -> int:
         """n_critic, or 100 in the WGAN code's warm-up (first 25 steps) and every 500th step."""
