@@ -1,22 +1,18 @@
-"""The training loop of every recipe, written like the papers' pseudocode.
+"""The Trainer: the papers' loop. It schedules the two updates, logs them and saves the run.
 
 One generator step (``Trainer.step``) is::
 
     for t in range(n_critic):                       # WGAN Algorithm 1, lines 2-8
         x ~ data, z ~ N(0, I)
-        loss_C = d_loss(C(x), C(G(z))) [+ λ GP]     # the recipe's loss and constraint
-        update C; [clip C's weights]
+        critic_update(C, x, G(z))                   # the recipe's loss [+ λ GP], update [, clip]
     z ~ N(0, I)
-    loss_G = g_loss(C(G(z)))                        # lines 9-11
-    update G
+    generator_update(G, C, z)                       # lines 9-11
 
-The two updates are ``ganedu.updates``'s (the fixed-critic lessons run the same critic update).
-The Trainer only schedules, logs and saves; losses come from ``ganedu.losses`` and the
-constraints from ``ganedu.lipschitz``, both chosen by the :class:`~ganedu.recipes.Recipe`.
-History is kept as tensors on the device and copied to the host every ``flush_every`` steps, so
-the hot path makes no per-step ``.item()`` sync. On a CUDA GPU the same step is recorded once
-and replayed as a CUDA graph (``ganedu.scale.cuda_graph``): the randomness is drawn on the GPU and the
-optimisers keep their learning rates in GPU tensors, so no step waits on the host.
+The updates are ``ganedu.updates``'s; the recipe (:class:`~ganedu.recipes.Recipe`) picks their loss
+and constraint. :meth:`Trainer.state_dict` is the run's state, for checkpoints and for the roll-back
+after a divergence. Statistics stay on the device
+and are copied to the host every ``flush_every`` steps (no per-step ``.item()`` sync). On a CUDA GPU
+the step is recorded once and replayed as a CUDA graph (``ganedu.scale.cuda_graph``).
 """
 from __future__ import annotations
 
@@ -27,16 +23,20 @@ import time
 import torch
 
 from . import default_threads, get_device, seed_everything, torch_threads
-from .lipschitz import check_no_batchnorm
-from .recipes import RECIPES, TUNABLE, Recipe, get_recipe
 from .batches import make_batch_fn, resolve_data
+from .checkpoint import load_optimizer_state, load_trainer, restore_rng, save_trainer
+from .lipschitz import check_no_batchnorm
 from .models import build_models
+from .recipes import RECIPES, TUNABLE, Recipe, get_recipe
 from .scale.cuda_graph import StepGraph, graphs_supported
 from .updates import critic_update, generator_update
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "Trainer", "TrainingDiverged"]
 
 HISTORY_KEYS = ("d_loss", "g_loss", "w_estimate", "gp", "grad_norm")
+#: what ``Trainer.state_dict`` holds: a roll-back restores ROLLBACK_KEYS, a checkpoint all of them
+ROLLBACK_KEYS = ("steps", "generator", "critic", "opt_generator", "opt_critic")
+STATE_KEYS = ROLLBACK_KEYS + ("rng", "history")
 
 
 class TrainingDiverged(RuntimeError):
@@ -55,6 +55,7 @@ class Trainer:
         device: ``"auto"`` (cuda, then mps, then cpu; small networks stay on the CPU where a GPU
             would be slower for them: see :func:`ganedu.get_device`) or a device.
         seed: seeds weights-independent randomness (data, noise, ε); models are seeded by the caller.
+        flush_every: steps between copies of the statistics to the host (and divergence checks).
     """
 
     def __init__(self, recipe, generator, critic, data, *, device="auto", seed=0, flush_every=50):
@@ -218,7 +219,7 @@ class Trainer:
         if not torch.isfinite(stats[:, :3]).all():
             bad = self._pending[int((~torch.isfinite(stats[:, :3])).any(1).nonzero()[0])][0]
             self._pending.clear()
-            self._restore(self._last_good)
+            self.load_state_dict(self._last_good)  # the random stream and the history go on
             raise TrainingDiverged(self._divergence_message(bad))
         for (step, t, _), row in zip(self._pending, stats.tolist()):
             self._history["step"].append(step)
@@ -276,44 +277,53 @@ class Trainer:
         return make_batch_fn(self.data, torch.device("cpu"),
                              torch.Generator().manual_seed(self.seed + 2))(n)
 
-    # ---- checkpoints ---------------------------------------------------------------------
+    # ---- state and checkpoints -------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """What a resumed run needs to go on bit-for-bit (torch's convention; values are references).
+
+        ``steps``, the ``state_dict()`` of ``generator``, ``critic``, ``opt_generator`` and ``opt_critic``,
+        ``rng`` (the stream of data, z and ε) and ``history`` (pending statistics flushed first).
+        """
+        self.flush()
+        return {"steps": self.steps, "generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
+                "opt_generator": self.opt_generator.state_dict(), "opt_critic": self.opt_critic.state_dict(),
+                "rng": self.rng.get_state(), "history": self._history}
+
+    def load_state_dict(self, state: dict):
+        """Restore a :meth:`state_dict`; without ``rng`` or ``history`` (a roll-back) those are kept.
+
+        A stream saved on another kind of device warns and restarts from ``seed + steps``.
+        """
+        missing, unknown = set(ROLLBACK_KEYS) - set(state), set(state) - set(STATE_KEYS)
+        if missing or unknown:
+            raise ValueError(f"state must have the keys {', '.join(STATE_KEYS)} (rng and history optional); "
+                             f"missing {sorted(missing)}, unknown {sorted(unknown)}")
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        load_optimizer_state(self.opt_generator, state["opt_generator"])
+        load_optimizer_state(self.opt_critic, state["opt_critic"])
+        self._graph = None  # new state tensors: a recorded step would read the old ones
+        self.steps = state["steps"]
+        if "rng" in state:
+            restore_rng(self.rng, state["rng"], fallback_seed=self.seed + self.steps)
+        if "history" in state:
+            self._history = state["history"]
+        self._pending.clear()
+        self._last_good = self._snapshot()
+
     def _snapshot(self) -> dict:
+        """A copy of the state to roll back to, without the random stream and the history."""
         self.steps_at_last_good = self.steps
-        return copy.deepcopy({"steps": self.steps, "generator": self.generator.state_dict(),
-                              "critic": self.critic.state_dict(), "opt_g": self.opt_generator.state_dict(),
-                              "opt_d": self.opt_critic.state_dict()})
-
-    def _restore(self, snap: dict):
-        self.generator.load_state_dict(snap["generator"])
-        self.critic.load_state_dict(snap["critic"])
-        self.load_optimizer_states(snap["opt_g"], snap["opt_d"])
-        self.steps = snap["steps"]
-        keep = sum(1 for s in self._history["step"] if s <= self.steps)
-        for key in ("step", "time", *HISTORY_KEYS):
-            del self._history[key][keep:]
-
-    def load_optimizer_states(self, opt_g: dict, opt_d: dict):
-        """Load both optimisers' states, kept in this trainer's form (lr a GPU tensor on CUDA)."""
-        for opt, state in ((self.opt_generator, opt_g), (self.opt_critic, opt_d)):
-            keep = [{k: g[k] for k in ("lr", "capturable", "fused", "foreach") if k in g} for g in opt.param_groups]
-            opt.load_state_dict(state)
-            for group, kept in zip(opt.param_groups, keep):
-                group.update(kept)  # the lr's value is set again by schedule_lr before each step
-                for p in group["params"] if group.get("capturable") else ():
-                    state = opt.state.get(p, {})  # a CPU checkpoint's step counts, moved to the GPU
-                    if isinstance(state.get("step"), torch.Tensor):
-                        state["step"] = state["step"].to(p.device)
-        self._graph = None  # loading made new state tensors: a recorded graph would read the old ones
+        state = self.state_dict()
+        return copy.deepcopy({k: state[k] for k in ROLLBACK_KEYS})
 
     def save(self, path):
-        """Write a checkpoint: networks, optimisers, RNG states, recipe and history."""
-        from .checkpoint import save_trainer
+        """Write a checkpoint (``ganedu.checkpoint``): recipe, data, :meth:`state_dict`, global random streams."""
         save_trainer(self, path)
 
     @classmethod
     def load(cls, path, *, device="auto", generator=None, critic=None, data=None):
         """Resume from ``save``; bit-for-bit on CPU. Loaded with ``weights_only=True``."""
-        from .checkpoint import load_trainer
         return load_trainer(cls, path, device=device, generator=generator, critic=critic, data=data)
 
 

@@ -1,4 +1,5 @@
 """Trainer: the pseudocode's semantics, reproducibility, resume, divergence, hyperparameter changes."""
+import copy
 import sys
 
 import pytest
@@ -171,6 +172,49 @@ def test_divergence_stops_with_hint_and_rolls_back():
     assert torch.equal(params(t.generator), good)
     assert torch.isfinite(params(t.critic)).all()
     assert len(t.history["d_loss"]) == 5
+
+
+def test_state_dict_round_trip_continues_bit_for_bit():
+    """One place knows a Trainer's state: a fresh trainer given another's state_dict goes on as it would."""
+    a = small_trainer(seed=5)
+    a.train(4, progress=False)
+    a.step()  # a pending step: state_dict flushes it first
+    state = a.state_dict()
+    assert list(state) == ["steps", "generator", "critic", "opt_generator", "opt_critic", "rng", "history"]
+    assert state["steps"] == 5 and len(state["history"]["d_loss"]) == 5
+    assert all("module." not in k for k in state["critic"])
+    b = small_trainer(seed=99)  # other weights, other stream: all replaced
+    b.load_state_dict(copy.deepcopy(state))
+    a.train(4, progress=False)
+    b.train(4, progress=False)
+    assert b.steps == a.steps == 9
+    assert torch.equal(params(a.generator), params(b.generator)) and torch.equal(params(a.critic), params(b.critic))
+    assert a.history["d_loss"] == b.history["d_loss"]
+
+
+def test_load_state_dict_refuses_a_state_that_is_not_a_trainers():
+    t = small_trainer()
+    state = t.state_dict()
+    with pytest.raises(ValueError, match=r"missing \['critic'\]"):
+        t.load_state_dict({k: v for k, v in state.items() if k != "critic"})
+    with pytest.raises(ValueError, match=r"unknown \['opt_d'\]"):
+        t.load_state_dict({**state, "opt_d": state["opt_critic"]})
+
+
+def test_a_roll_back_keeps_the_random_stream_and_the_events():
+    t = small_trainer()
+    t.flush_every = 5
+    t.train(5, progress=False)
+    t.set(gp_lambda=0.5)
+    with torch.no_grad():
+        next(t.critic.parameters()).fill_(float("nan"))
+    stream = t.rng.get_state()
+    with pytest.raises(TrainingDiverged, match="rolled back to step 5"):
+        t.train(5, progress=False)
+    assert not torch.equal(t.rng.get_state(), stream)  # drawn on, not rewound
+    assert t.history["events"] == [{"step": 5, "name": "gp_lambda", "value": 0.5}]
+    t.train(5, progress=False)  # and it trains on from the last good state
+    assert t.steps == 10 and torch.isfinite(torch.tensor(t.history["d_loss"])).all()
 
 
 def test_gradient_penalty_recipe_refuses_batchnorm_critic():
