@@ -9,10 +9,16 @@ One generator step (``Trainer.step``) is::
     generator_update(G, C, z)                       # lines 9-11
 
 The updates are ``ganedu.updates``'s; the recipe (:class:`~ganedu.recipes.Recipe`) picks their loss
-and constraint. :meth:`Trainer.state_dict` is the run's state, for checkpoints and for the roll-back
-after a divergence. Statistics stay on the device
+and constraint. What varies between runs comes in as arguments: the batch source (``next_batch``),
+and what a distributed run adds (:meth:`Trainer.parallelize`). :meth:`Trainer.state_dict` is the
+run's state, for checkpoints and for the roll-back after a divergence. Statistics stay on the device
 and are copied to the host every ``flush_every`` steps (no per-step ``.item()`` sync). On a CUDA GPU
 the step is recorded once and replayed as a CUDA graph (``ganedu.scale.cuda_graph``).
+
+Longer than the ~300 lines of most modules: it is one class, and its step, schedule, history,
+state and distributed hooks read best together. What is not the loop lives elsewhere: the updates
+(``ganedu.updates``), checkpoint files (``ganedu.checkpoint``), GPU and multi-process tools
+(``ganedu.scale``), the thread count (``ganedu.default_threads``).
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ from .lipschitz import check_no_batchnorm
 from .models import build_models
 from .recipes import RECIPES, TUNABLE, Recipe, get_recipe
 from .scale.cuda_graph import StepGraph, graphs_supported
+from .scale.distributed import autocast, cudnn_autotuned
 from .updates import critic_update, generator_update
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "Trainer", "TrainingDiverged"]
@@ -56,9 +63,12 @@ class Trainer:
             would be slower for them: see :func:`ganedu.get_device`) or a device.
         seed: seeds weights-independent randomness (data, noise, ε); models are seeded by the caller.
         flush_every: steps between copies of the statistics to the host (and divergence checks).
+        next_batch: the batch source, ``n -> Tensor[n, ...]`` of real samples on the device;
+            default ``ganedu.batches.make_batch_fn(data, device, self.rng)``.
     """
 
-    def __init__(self, recipe, generator, critic, data, *, device="auto", seed=0, flush_every=50):
+    def __init__(self, recipe, generator, critic, data, *, device="auto", seed=0, flush_every=50,
+                 next_batch=None):
         self.recipe = get_recipe(recipe)
         if not isinstance(generator, torch.nn.Module) or not isinstance(critic, torch.nn.Module):
             raise TypeError("generator and critic must be torch.nn.Module instances, got "
@@ -76,7 +86,10 @@ class Trainer:
         # data, noise and ε, separate from the weights; on a GPU drawn there (no host work per step)
         self.rng = torch.Generator(device=self.device if self.device.type == "cuda" else "cpu")
         self.rng.manual_seed(seed)
-        self.next_batch = make_batch_fn(data, self.device, self.rng)
+        self.next_batch = (make_batch_fn(data, self.device, self.rng) if next_batch is None  # x ~ P_r
+                           else _check_batch_source(next_batch))
+        self.wrapped = None  # (generator, critic) wrappers the steps run instead, in a distributed run
+        self.main_process = True  # False: save() writes nothing (see parallelize)
         self.use_cuda_graphs = graphs_supported(self.device)  # False: run every step eagerly
         self.amp = None  # torch.bfloat16: mixed precision (ganedu.scale.distributed.enable_amp checks and sets it)
         self._graph = None  # the recorded step (StepGraph) and what it was recorded for
@@ -127,16 +140,17 @@ class Trainer:
 
         ``diagnose``: also measure ||∇C(x_hat)|| when there is no penalty (last critic step only).
         """
+        generator, critic = self.wrapped or (self.generator, self.critic)  # wrapped: in a distributed run
         real = self.next_batch(recipe.batch_size)                  # x ~ P_r
         with torch.no_grad():
-            fake = self.generator(self.noise(recipe.batch_size))   # G(z), no gradient into G
-        return critic_update(self.critic, self.opt_critic, real, fake, loss=recipe.loss,
-                             gp_lambda=recipe.gp_lambda, one_sided=recipe.one_sided, clip=recipe.clip,
-                             rng=self.rng, diagnose=diagnose)
+            fake = generator(self.noise(recipe.batch_size))        # G(z), no gradient into G
+        return critic_update(critic, self.opt_critic, real, fake, loss=recipe.loss, gp_lambda=recipe.gp_lambda,
+                             one_sided=recipe.one_sided, clip=recipe.clip, rng=self.rng, diagnose=diagnose)
 
     def generator_step(self, recipe: Recipe) -> torch.Tensor:
         """One :func:`~ganedu.updates.generator_update` on a batch of z. Returns its loss (a tensor)."""
-        return generator_update(self.generator, self.critic, self.opt_generator, self.noise(recipe.batch_size),
+        generator, critic = self.wrapped or (self.generator, self.critic)
+        return generator_update(generator, critic, self.opt_generator, self.noise(recipe.batch_size),
                                 loss=recipe.loss)
 
     def n_critic_now(self, recipe: Recipe, step: int | None = None) -> int:
@@ -161,28 +175,18 @@ class Trainer:
 
         Returns the step's statistics as one tensor: d_loss, g_loss, w_estimate, gp, grad_norm.
         """
-        with self._precision():
+        with autocast(self.device, self.amp):  # bf16 where enable_amp asked for it
             for t in range(n_critic):
                 d_loss, w_estimate, gp, grad_norm = self.critic_step(recipe, diagnose=t == n_critic - 1)
             g_loss = self.generator_step(recipe)
         return torch.stack([d_loss, g_loss, w_estimate, gp, grad_norm])
-
-    def _precision(self):
-        """``torch.autocast`` to ``self.amp`` (bf16: no loss scaling needed), or nothing in float32.
-
-        No cast cache: a step replayed as a CUDA graph must cast the weights at every replay. The
-        penalty's critic pass runs in float32 whatever this says (``lipschitz.input_gradient``).
-        """
-        if self.amp is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.amp, cache_enabled=False)
 
     def step(self):
         """One generator step after n_critic critic steps, recorded as a CUDA graph on a GPU."""
         recipe = self.recipe  # read once: the dashboard may change it between steps
         n_critic = self.n_critic_now(recipe)
         self.schedule_lr(recipe)
-        with _cudnn_autotuned(self.device):
+        with cudnn_autotuned(self.device):
             if self.use_cuda_graphs and n_critic == recipe.n_critic:  # WGAN warm-up steps run eagerly
                 stats = self._graphed_step(recipe, n_critic).clone()
             else:
@@ -277,6 +281,29 @@ class Trainer:
         return make_batch_fn(self.data, torch.device("cpu"),
                              torch.Generator().manual_seed(self.seed + 2))(n)
 
+    # ---- several processes -----------------------------------------------------------------
+    def parallelize(self, wrap=None, *, next_batch=None, main_process: bool = True):
+        """What a run over several processes changes; ``ganedu.scale.distributed.distribute`` calls it.
+
+        Args:
+            wrap: ``module -> module`` (``DistributedDataParallel``: gradients averaged over the processes).
+                The steps run ``wrap(generator)`` and ``wrap(critic)``, eagerly (no CUDA graph); sampling
+                and ``state_dict`` keep the plain ``generator`` and ``critic``. Once, before the first step.
+            next_batch: a new batch source ``n -> Tensor[n, ...]`` (this process's share of the data).
+            main_process: False on every process but one: :meth:`save` writes nothing there.
+        """
+        if not isinstance(main_process, bool):
+            raise TypeError(f"main_process must be True or False, got {main_process!r}")
+        if wrap is not None:
+            if self.wrapped is not None:
+                raise ValueError("this trainer is already distributed: its networks are wrapped already")
+            self.wrapped = (wrap(self.generator), wrap(self.critic))  # the same parameters
+            self.use_cuda_graphs, self._graph = False, None
+            self._last_good = self._snapshot()  # DDP copied rank 0's weights into every process
+        if next_batch is not None:
+            self.next_batch = _check_batch_source(next_batch)
+        self.main_process = main_process
+
     # ---- state and checkpoints -------------------------------------------------------------
     def state_dict(self) -> dict:
         """What a resumed run needs to go on bit-for-bit (torch's convention; values are references).
@@ -318,8 +345,10 @@ class Trainer:
         return copy.deepcopy({k: state[k] for k in ROLLBACK_KEYS})
 
     def save(self, path):
-        """Write a checkpoint (``ganedu.checkpoint``): recipe, data, :meth:`state_dict`, global random streams."""
-        save_trainer(self, path)
+        """Write a checkpoint (``ganedu.checkpoint``): recipe, data, :meth:`state_dict`, global random
+        streams. Off the main process of a distributed run (:meth:`parallelize`) it writes nothing."""
+        if self.main_process:
+            save_trainer(self, path)
 
     @classmethod
     def load(cls, path, *, device="auto", generator=None, critic=None, data=None):
@@ -351,18 +380,10 @@ def run_steps(model, steps: int, *, callback=None, every: int = 100, progress: b
     bar.close()
 
 
-@contextlib.contextmanager
-def _cudnn_autotuned(device: torch.device):
-    """On CUDA, let cuDNN time its convolution algorithms once per shape and keep the fastest."""
-    if device.type != "cuda":
-        yield
-        return
-    old = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = True
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.benchmark = old
+def _check_batch_source(next_batch):
+    if not callable(next_batch):
+        raise TypeError(f"next_batch must be a function n -> Tensor (a batch source), got {next_batch!r}")
+    return next_batch
 
 
 @contextlib.contextmanager

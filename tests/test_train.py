@@ -217,6 +217,54 @@ def test_a_roll_back_keeps_the_random_stream_and_the_events():
     assert t.steps == 10 and torch.isfinite(torch.tensor(t.history["d_loss"])).all()
 
 
+def test_the_batch_source_is_an_argument():
+    seen = []
+
+    def next_batch(n):
+        seen.append(n)
+        return sample_toy("8gaussians", n, generator=torch.Generator().manual_seed(len(seen)))
+
+    seed_everything(0)
+    t = Trainer(get_recipe("wgan-gp-toy", n_critic=3, batch_size=8), MLPGenerator(width=8), MLPCritic(width=8),
+                "8gaussians", device="cpu", next_batch=next_batch)
+    t.train(2, progress=False)
+    assert seen == [8] * 6  # one batch per critic update
+    with pytest.raises(TypeError, match="next_batch must be a function"):
+        Trainer("wgan-gp-toy", MLPGenerator(width=8), MLPCritic(width=8), "8gaussians", device="cpu",
+                next_batch=torch.zeros(4, 2))
+
+
+class Counted(torch.nn.Module):
+    """A stand-in for DistributedDataParallel: the same module, counting the passes through it."""
+
+    def __init__(self, module, counts):
+        super().__init__()
+        self.module, self.counts = module, counts
+
+    def forward(self, x):
+        self.counts[type(self.module).__name__] = self.counts.get(type(self.module).__name__, 0) + 1
+        return self.module(x)
+
+
+def test_parallelize_runs_the_steps_through_the_wrappers(tmp_path):
+    counts, seen = {}, []
+    t = small_trainer(n_critic=2)
+    plain = t.critic
+    t.parallelize(lambda m: Counted(m, counts), next_batch=lambda n: seen.append(n) or t.real_batch(n),
+                  main_process=False)
+    t.train(1, progress=False)
+    # per critic update: real and fake scores, G(z), the penalty's pass; then G and C once more
+    assert counts == {"MLPCritic": 2 * 3 + 1, "MLPGenerator": 2 + 1} and seen == [64, 64]
+    assert t.critic is plain and not t.use_cuda_graphs  # plain networks kept; wrapped steps run eagerly
+    assert all(not k.startswith("module.") for k in t.state_dict()["generator"])
+    t.save(tmp_path / "c.pt")  # not the main process: nothing written
+    assert not (tmp_path / "c.pt").exists()
+    with pytest.raises(ValueError, match="already distributed"):
+        t.parallelize(lambda m: m)
+    with pytest.raises(TypeError, match="main_process"):
+        t.parallelize(main_process=1)
+
+
 def test_gradient_penalty_recipe_refuses_batchnorm_critic():
     g, c = MLPGenerator(width=16), MLPCritic(width=16, norm="batch")
     with pytest.raises(ValueError, match="BatchNorm"):
