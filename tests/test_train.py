@@ -252,9 +252,16 @@ def test_parallelize_runs_the_steps_through_the_wrappers(tmp_path):
     plain = t.critic
     t.parallelize(lambda m: Counted(m, counts), next_batch=lambda n: seen.append(n) or t.real_batch(n),
                   main_process=False)
+    passes = {}  # every forward pass of the networks themselves
+
+    def count(module, inputs, output):
+        passes[type(module).__name__] = passes.get(type(module).__name__, 0) + 1
+
+    for net in (t.generator, t.critic):
+        net.register_forward_hook(count)
     t.train(1, progress=False)
-    # per critic update: real and fake scores, G(z), the penalty's pass; then G and C once more
-    assert counts == {"MLPCritic": 2 * 3 + 1, "MLPGenerator": 2 + 1} and seen == [64, 64]
+    assert counts == passes and passes["MLPGenerator"] == 2 + 1 and passes["MLPCritic"] >= 2 * 2 + 1
+    assert seen == [64, 64]  # one batch per critic update, from the new source
     assert t.critic is plain and not t.use_cuda_graphs  # plain networks kept; wrapped steps run eagerly
     assert all(not k.startswith("module.") for k in t.state_dict()["generator"])
     t.save(tmp_path / "c.pt")  # not the main process: nothing written
