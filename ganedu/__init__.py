@@ -20,7 +20,7 @@ from .checks import check_int
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "seed_everything", "get_device", "describe_device", "quick_mode", "torch_threads",
-           "SMALL_MODEL"]
+           "default_threads", "SMALL_MODEL"]
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -108,8 +108,22 @@ def torch_threads(n: int | None):
             torch.set_num_threads(old)
 
 
+def default_threads(device: torch.device, *modules) -> int | None:
+    """The threads to train ``modules`` with on ``device``: 1 for small networks on the CPU, else None.
+
+    Below ``SMALL_MODEL`` parameters one thread is as fast as two for the toy MLPs on a quiet 2-core
+    CPU and 10-50x faster on a busy one (a live demo beside a browser, Binder, CI); the 512-wide paper
+    MLPs give up ~1.6x on a quiet machine for it (benchmarks/RESULTS.md). None (torch's own setting)
+    elsewhere or when OMP_NUM_THREADS is set (set it, or ``trainer.threads = None``, to keep torch's).
+    """
+    if device.type != "cpu" or os.environ.get("OMP_NUM_THREADS"):
+        return None
+    n_params = sum(p.numel() for m in modules for p in m.parameters())
+    return 1 if n_params < SMALL_MODEL else None
+
+
 _SUBMODULES = ("checks", "data", "batches", "models", "losses", "lipschitz", "divergences", "metrics", "recipes",
-               "train", "checkpoint", "plot", "widgets", "scale", "lessons", "classroom")
+               "updates", "train", "checkpoint", "plot", "widgets", "scale", "lessons", "classroom")
 
 
 def __getattr__(name):

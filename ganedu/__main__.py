@@ -156,22 +156,21 @@ def _train(args, info) -> int:
     distributed.average_buffers(trainer)  # BatchNorm running statistics over the ranks (all ranks)
     if not info.is_main:
         return 0
-    with distributed.unwrapped(trainer):
-        evaluated = time.perf_counter()
-        fake = trainer.sample(EVAL_SAMPLES)  # once, for the metrics and the figure
-        metrics = evaluate(trainer, fake)
-        timings = dict(before_training_s=start - STARTED, training_s=seconds,
-                       evaluation_s=time.perf_counter() - evaluated)
-        metrics.update(recipe=trainer.recipe.name, steps=trainer.steps, seconds=round(seconds, 3),
-                       seed=trainer.seed, device=str(trainer.device), world_size=info.world_size,
-                       precision="bf16-autocast" if args.amp else "float32",
-                       real_images_per_s=round(images() * info.world_size / seconds, 1))
-        written = time.perf_counter()
-        write_outputs(trainer, out, metrics, fake)
-        timings["writing_s"] = time.perf_counter() - written
-        metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
-        with open(os.path.join(out, "metrics.json"), "w") as fh:  # again, with the writing time
-            json.dump(metrics, fh, indent=2)
+    evaluated = time.perf_counter()  # rank 0 alone, on the plain networks (trainer.generator, .critic)
+    fake = trainer.sample(EVAL_SAMPLES)  # once, for the metrics and the figure
+    metrics = evaluate(trainer, fake)
+    timings = dict(before_training_s=start - STARTED, training_s=seconds,
+                   evaluation_s=time.perf_counter() - evaluated)
+    metrics.update(recipe=trainer.recipe.name, steps=trainer.steps, seconds=round(seconds, 3),
+                   seed=trainer.seed, device=str(trainer.device), world_size=info.world_size,
+                   precision="bf16-autocast" if args.amp else "float32",
+                   real_images_per_s=round(images() * info.world_size / seconds, 1))
+    written = time.perf_counter()
+    write_outputs(trainer, out, metrics, fake)
+    timings["writing_s"] = time.perf_counter() - written
+    metrics["timings"] = {k: round(v, 3) for k, v in timings.items()}
+    with open(os.path.join(out, "metrics.json"), "w") as fh:  # again, with the writing time
+        json.dump(metrics, fh, indent=2)
     print(json.dumps(metrics, indent=2))
     return 0
 

@@ -1,75 +1,53 @@
-"""The training loop of every recipe, written like the papers' pseudocode.
+"""The Trainer: the papers' loop. It schedules the two updates, logs them and saves the run.
 
 One generator step (``Trainer.step``) is::
 
     for t in range(n_critic):                       # WGAN Algorithm 1, lines 2-8
         x ~ data, z ~ N(0, I)
-        loss_C = d_loss(C(x), C(G(z))) [+ λ GP]     # the recipe's loss and constraint
-        update C; [clip C's weights]
+        critic_update(C, x, G(z))                   # the recipe's loss [+ λ GP], update [, clip]
     z ~ N(0, I)
-    loss_G = g_loss(C(G(z)))                        # lines 9-11
-    update G
+    generator_update(G, C, z)                       # lines 9-11
 
-The Trainer only schedules, logs and saves; losses come from ``ganedu.losses`` and the
-constraints from ``ganedu.lipschitz``, both chosen by the :class:`~ganedu.recipes.Recipe`.
-History is kept as tensors on the device and copied to the host every ``flush_every`` steps, so
-the hot path makes no per-step ``.item()`` sync. On a CUDA GPU the same step is recorded once
-and replayed as a CUDA graph (``ganedu.scale.cuda_graph``): the randomness is drawn on the GPU and the
-optimisers keep their learning rates in GPU tensors, so no step waits on the host.
+The updates are ``ganedu.updates``'s; the recipe (:class:`~ganedu.recipes.Recipe`) picks their loss
+and constraint. What varies between runs comes in as arguments: the batch source (``next_batch``),
+and what a distributed run adds (:meth:`Trainer.parallelize`). :meth:`Trainer.state_dict` is the
+run's state, for checkpoints and for the roll-back after a divergence. Statistics stay on the device
+and are copied to the host every ``flush_every`` steps (no per-step ``.item()`` sync). On a CUDA GPU
+the step is recorded once and replayed as a CUDA graph (``ganedu.scale.cuda_graph``).
+
+Longer than the ~300 lines of most modules: it is one class, and its step, schedule, history,
+state and distributed hooks read best together. What is not the loop lives elsewhere: the updates
+(``ganedu.updates``), checkpoint files (``ganedu.checkpoint``), GPU and multi-process tools
+(``ganedu.scale``), the thread count (``ganedu.default_threads``).
 """
 from __future__ import annotations
 
 import contextlib
 import copy
-import os
 import time
 
 import torch
 
-from . import SMALL_MODEL, get_device, seed_everything, torch_threads
-from .losses import LOSSES
-from .lipschitz import (check_no_batchnorm, clip_weights_, gradient_penalty, interpolate_gradient_norms,
-                        penalty_from_norms)
-from .recipes import RECIPES, TUNABLE, Recipe, get_recipe
+from . import default_threads, get_device, seed_everything, torch_threads
 from .batches import make_batch_fn, resolve_data
+from .checkpoint import load_optimizer_state, load_trainer, restore_rng, save_trainer
+from .lipschitz import check_no_batchnorm
 from .models import build_models
+from .recipes import RECIPES, TUNABLE, Recipe, get_recipe
 from .scale.cuda_graph import StepGraph, graphs_supported
+from .scale.distributed import autocast, cudnn_autotuned
+from .updates import critic_update, generator_update
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "Trainer", "TrainingDiverged"]
 
 HISTORY_KEYS = ("d_loss", "g_loss", "w_estimate", "gp", "grad_norm")
-#: without a penalty, ||∇C(x_hat)|| is only a diagnostic: measured on at most this many interpolates
-DIAGNOSE_SAMPLES = 64
+#: what ``Trainer.state_dict`` holds: a roll-back restores ROLLBACK_KEYS, a checkpoint all of them
+ROLLBACK_KEYS = ("steps", "generator", "critic", "opt_generator", "opt_critic")
+STATE_KEYS = ROLLBACK_KEYS + ("rng", "history")
 
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the trainer was rolled back to its last good state."""
-
-
-# Below SMALL_MODEL parameters a CPU trainer uses one thread: as fast as two for the toy MLPs on
-# a quiet 2-core CPU and 10-50x faster on a busy one (a live demo beside a browser, Binder, CI);
-# the 512-wide paper MLPs give up ~1.6x on a quiet machine for it (benchmarks/RESULTS.md).
-# Set OMP_NUM_THREADS, or trainer.threads = None, to keep torch's own setting.
-
-
-def default_threads(device, *modules) -> int | None:
-    """1 for small networks on the CPU (unless OMP_NUM_THREADS says otherwise), else None (torch's)."""
-    if device.type != "cpu" or os.environ.get("OMP_NUM_THREADS"):
-        return None
-    n_params = sum(p.numel() for m in modules for p in m.parameters())
-    return 1 if n_params < SMALL_MODEL else None
-
-
-@contextlib.contextmanager
-def frozen(module: torch.nn.Module):
-    """Stop gradients into ``module``'s parameters (the critic during the generator step)."""
-    flags = [p.requires_grad for p in module.parameters()]
-    module.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in zip(module.parameters(), flags):
-            p.requires_grad_(flag)
 
 
 class Trainer:
@@ -84,9 +62,13 @@ class Trainer:
         device: ``"auto"`` (cuda, then mps, then cpu; small networks stay on the CPU where a GPU
             would be slower for them: see :func:`ganedu.get_device`) or a device.
         seed: seeds weights-independent randomness (data, noise, ε); models are seeded by the caller.
+        flush_every: steps between copies of the statistics to the host (and divergence checks).
+        next_batch: the batch source, ``n -> Tensor[n, ...]`` of real samples on the device;
+            default ``ganedu.batches.make_batch_fn(data, device, self.rng)``.
     """
 
-    def __init__(self, recipe, generator, critic, data, *, device="auto", seed=0, flush_every=50):
+    def __init__(self, recipe, generator, critic, data, *, device="auto", seed=0, flush_every=50,
+                 next_batch=None):
         self.recipe = get_recipe(recipe)
         if not isinstance(generator, torch.nn.Module) or not isinstance(critic, torch.nn.Module):
             raise TypeError("generator and critic must be torch.nn.Module instances, got "
@@ -104,12 +86,15 @@ class Trainer:
         # data, noise and ε, separate from the weights; on a GPU drawn there (no host work per step)
         self.rng = torch.Generator(device=self.device if self.device.type == "cuda" else "cpu")
         self.rng.manual_seed(seed)
-        self.next_batch = make_batch_fn(data, self.device, self.rng)
+        self.next_batch = (make_batch_fn(data, self.device, self.rng) if next_batch is None  # x ~ P_r
+                           else _check_batch_source(next_batch))
+        self.wrapped = None  # (generator, critic) wrappers the steps run instead, in a distributed run
+        self.main_process = True  # False: save() writes nothing (see parallelize)
         self.use_cuda_graphs = graphs_supported(self.device)  # False: run every step eagerly
         self.amp = None  # torch.bfloat16: mixed precision (ganedu.scale.distributed.enable_amp checks and sets it)
         self._graph = None  # the recorded step (StepGraph) and what it was recorded for
-        self.opt_g = self._optimizer(self.generator, self.recipe.lr_g)
-        self.opt_d = self._optimizer(self.critic, self.recipe.lr_d)
+        self.opt_generator = self._optimizer(self.generator, self.recipe.lr_g)
+        self.opt_critic = self._optimizer(self.critic, self.recipe.lr_d)
         self.steps = 0
         self.flush_every = flush_every
         self.threads = default_threads(self.device, self.generator, self.critic)
@@ -151,49 +136,22 @@ class Trainer:
         return z.to(self.device, non_blocking=True)
 
     def critic_step(self, recipe: Recipe, diagnose: bool = True):
-        """One critic update: forward, backward, update, constraint. Returns stats (tensors).
+        """One :func:`~ganedu.updates.critic_update` on a real batch and a batch of G(z); its stats (tensors).
 
         ``diagnose``: also measure ||∇C(x_hat)|| when there is no penalty (last critic step only).
         """
-        d_loss_fn = LOSSES[recipe.loss][0]
-        real = self.next_batch(recipe.batch_size)                 # x ~ P_r
+        generator, critic = self.wrapped or (self.generator, self.critic)  # wrapped: in a distributed run
+        real = self.next_batch(recipe.batch_size)                  # x ~ P_r
         with torch.no_grad():
-            fake = self.generator(self.noise(recipe.batch_size))  # G(z), no grad into G
-        # forward: scores and the loss
-        real_scores, fake_scores = self.critic(real), self.critic(fake)
-        loss = d_loss_fn(real_scores, fake_scores)
-        gp = norms = torch.zeros((), device=self.device)
-        if recipe.gp_lambda > 0:                                  # + λ E[(||∇C(x_hat)|| - 1)²]
-            gp, norms = gradient_penalty(self.critic, real, fake, one_sided=recipe.one_sided,
-                                         generator=self.rng, return_norms=True)  # ε ~ U(0, 1) per sample
-            loss = loss + recipe.gp_lambda * gp
-        elif diagnose:                                            # ||∇C(x_hat)|| measured, not penalised
-            norms = interpolate_gradient_norms(self.critic, real, fake, generator=self.rng,
-                                               max_samples=DIAGNOSE_SAMPLES)
-            gp = penalty_from_norms(norms, one_sided=recipe.one_sided)
-        # backward
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        # update, then the constraint
-        self.opt_d.step()
-        if recipe.clip is not None:
-            clip_weights_(self.critic, recipe.clip)               # w <- clip(w, -c, c)
-        w_estimate = real_scores.mean() - fake_scores.mean()      # KR dual: E C(x) - E C(G(z))
-        return loss.detach(), w_estimate.detach(), gp.detach(), norms.detach().mean()
+            fake = generator(self.noise(recipe.batch_size))        # G(z), no gradient into G
+        return critic_update(critic, self.opt_critic, real, fake, loss=recipe.loss, gp_lambda=recipe.gp_lambda,
+                             one_sided=recipe.one_sided, clip=recipe.clip, rng=self.rng, diagnose=diagnose)
 
     def generator_step(self, recipe: Recipe) -> torch.Tensor:
-        """One generator update: forward through the (frozen) critic, backward, update."""
-        g_loss_fn = LOSSES[recipe.loss][1]
-        with frozen(self.critic):
-            # forward
-            fake_scores = self.critic(self.generator(self.noise(recipe.batch_size)))
-            loss = g_loss_fn(fake_scores)
-            # backward
-            self.opt_g.zero_grad(set_to_none=True)
-            loss.backward()
-        # update
-        self.opt_g.step()
-        return loss.detach()
+        """One :func:`~ganedu.updates.generator_update` on a batch of z. Returns its loss (a tensor)."""
+        generator, critic = self.wrapped or (self.generator, self.critic)
+        return generator_update(generator, critic, self.opt_generator, self.noise(recipe.batch_size),
+                                loss=recipe.loss)
 
     def n_critic_now(self, recipe: Recipe, step: int | None = None) -> int:
         """n_critic, or 100 in the WGAN code's warm-up (first 25 steps) and every 500th step."""
@@ -205,7 +163,7 @@ class Trainer:
     def schedule_lr(self, recipe: Recipe):
         """Set both optimisers' learning rates to the recipe's, times its decay at this step."""
         factor = recipe.lr_factor(self.steps)
-        for opt, lr in ((self.opt_g, recipe.lr_g), (self.opt_d, recipe.lr_d)):
+        for opt, lr in ((self.opt_generator, recipe.lr_g), (self.opt_critic, recipe.lr_d)):
             for group in opt.param_groups:
                 if isinstance(group["lr"], torch.Tensor):  # on a GPU: in place, read by the graph
                     group["lr"].fill_(lr * factor)
@@ -217,28 +175,18 @@ class Trainer:
 
         Returns the step's statistics as one tensor: d_loss, g_loss, w_estimate, gp, grad_norm.
         """
-        with self._precision():
+        with autocast(self.device, self.amp):  # bf16 where enable_amp asked for it
             for t in range(n_critic):
                 d_loss, w_estimate, gp, grad_norm = self.critic_step(recipe, diagnose=t == n_critic - 1)
             g_loss = self.generator_step(recipe)
         return torch.stack([d_loss, g_loss, w_estimate, gp, grad_norm])
-
-    def _precision(self):
-        """``torch.autocast`` to ``self.amp`` (bf16: no loss scaling needed), or nothing in float32.
-
-        No cast cache: a step replayed as a CUDA graph must cast the weights at every replay. The
-        penalty's critic pass runs in float32 whatever this says (``lipschitz.input_gradient``).
-        """
-        if self.amp is None:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device.type, dtype=self.amp, cache_enabled=False)
 
     def step(self):
         """One generator step after n_critic critic steps, recorded as a CUDA graph on a GPU."""
         recipe = self.recipe  # read once: the dashboard may change it between steps
         n_critic = self.n_critic_now(recipe)
         self.schedule_lr(recipe)
-        with _cudnn_autotuned(self.device):
+        with cudnn_autotuned(self.device):
             if self.use_cuda_graphs and n_critic == recipe.n_critic:  # WGAN warm-up steps run eagerly
                 stats = self._graphed_step(recipe, n_critic).clone()
             else:
@@ -275,7 +223,7 @@ class Trainer:
         if not torch.isfinite(stats[:, :3]).all():
             bad = self._pending[int((~torch.isfinite(stats[:, :3])).any(1).nonzero()[0])][0]
             self._pending.clear()
-            self._restore(self._last_good)
+            self.load_state_dict(self._last_good)  # the random stream and the history go on
             raise TrainingDiverged(self._divergence_message(bad))
         for (step, t, _), row in zip(self._pending, stats.tolist()):
             self._history["step"].append(step)
@@ -303,10 +251,14 @@ class Trainer:
         return self._history
 
     def set(self, **changes):
-        """Change λ, clip, n_critic, learning rates... from the next step on (logged as events)."""
+        """Change λ, clip, n_critic, learning rates... from the next step on (logged as events).
+
+        An argument that is not a tunable field is a ``TypeError`` (as for any unknown keyword); a
+        bad value is the ``ValueError`` (or ``TypeError``) of ``Recipe.replace``.
+        """
         unknown = sorted(set(changes) - set(TUNABLE))
         if unknown:
-            raise ValueError(f"cannot change {unknown[0]!r} during training; tunable: {', '.join(TUNABLE)}")
+            raise TypeError(f"cannot change {unknown[0]!r} during training; tunable: {', '.join(TUNABLE)}")
         new = self.recipe.replace(**changes)  # validates the values
         if new.gp_lambda > 0 and self.recipe.gp_lambda == 0:
             check_no_batchnorm(self.critic)
@@ -329,44 +281,78 @@ class Trainer:
         return make_batch_fn(self.data, torch.device("cpu"),
                              torch.Generator().manual_seed(self.seed + 2))(n)
 
-    # ---- checkpoints ---------------------------------------------------------------------
+    # ---- several processes -----------------------------------------------------------------
+    def parallelize(self, wrap=None, *, next_batch=None, main_process: bool = True):
+        """What a run over several processes changes; ``ganedu.scale.distributed.distribute`` calls it.
+
+        Args:
+            wrap: ``module -> module`` (``DistributedDataParallel``: gradients averaged over the processes).
+                The steps run ``wrap(generator)`` and ``wrap(critic)``, eagerly (no CUDA graph); sampling
+                and ``state_dict`` keep the plain ``generator`` and ``critic``. Once, before the first step.
+            next_batch: a new batch source ``n -> Tensor[n, ...]`` (this process's share of the data).
+            main_process: False on every process but one: :meth:`save` writes nothing there.
+        """
+        if not isinstance(main_process, bool):
+            raise TypeError(f"main_process must be True or False, got {main_process!r}")
+        if wrap is not None:
+            if self.wrapped is not None:
+                raise ValueError("this trainer is already distributed: its networks are wrapped already")
+            self.wrapped = (wrap(self.generator), wrap(self.critic))  # the same parameters
+            self.use_cuda_graphs, self._graph = False, None
+            self._last_good = self._snapshot()  # DDP copied rank 0's weights into every process
+        if next_batch is not None:
+            self.next_batch = _check_batch_source(next_batch)
+        self.main_process = main_process
+
+    # ---- state and checkpoints -------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """What a resumed run needs to go on bit-for-bit (torch's convention; values are references).
+
+        ``steps``, the ``state_dict()`` of ``generator``, ``critic``, ``opt_generator`` and ``opt_critic``,
+        ``rng`` (the stream of data, z and ε) and ``history`` (pending statistics flushed first).
+        """
+        self.flush()
+        return {"steps": self.steps, "generator": self.generator.state_dict(), "critic": self.critic.state_dict(),
+                "opt_generator": self.opt_generator.state_dict(), "opt_critic": self.opt_critic.state_dict(),
+                "rng": self.rng.get_state(), "history": self._history}
+
+    def load_state_dict(self, state: dict):
+        """Restore a :meth:`state_dict`; without ``rng`` or ``history`` (a roll-back) those are kept.
+
+        A stream saved on another kind of device warns and restarts from ``seed + steps``.
+        """
+        missing, unknown = set(ROLLBACK_KEYS) - set(state), set(state) - set(STATE_KEYS)
+        if missing or unknown:
+            raise ValueError(f"state must have the keys {', '.join(STATE_KEYS)} (rng and history optional); "
+                             f"missing {sorted(missing)}, unknown {sorted(unknown)}")
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        load_optimizer_state(self.opt_generator, state["opt_generator"])
+        load_optimizer_state(self.opt_critic, state["opt_critic"])
+        self._graph = None  # new state tensors: a recorded step would read the old ones
+        self.steps = state["steps"]
+        if "rng" in state:
+            restore_rng(self.rng, state["rng"], fallback_seed=self.seed + self.steps)
+        if "history" in state:
+            self._history = state["history"]
+        self._pending.clear()
+        self._last_good = self._snapshot()
+
     def _snapshot(self) -> dict:
+        """A copy of the state to roll back to, without the random stream and the history."""
         self.steps_at_last_good = self.steps
-        return copy.deepcopy({"steps": self.steps, "generator": self.generator.state_dict(),
-                              "critic": self.critic.state_dict(), "opt_g": self.opt_g.state_dict(),
-                              "opt_d": self.opt_d.state_dict()})
-
-    def _restore(self, snap: dict):
-        self.generator.load_state_dict(snap["generator"])
-        self.critic.load_state_dict(snap["critic"])
-        self.load_optimizer_states(snap["opt_g"], snap["opt_d"])
-        self.steps = snap["steps"]
-        keep = sum(1 for s in self._history["step"] if s <= self.steps)
-        for key in ("step", "time", *HISTORY_KEYS):
-            del self._history[key][keep:]
-
-    def load_optimizer_states(self, opt_g: dict, opt_d: dict):
-        """Load both optimisers' states, kept in this trainer's form (lr a GPU tensor on CUDA)."""
-        for opt, state in ((self.opt_g, opt_g), (self.opt_d, opt_d)):
-            keep = [{k: g[k] for k in ("lr", "capturable", "fused", "foreach") if k in g} for g in opt.param_groups]
-            opt.load_state_dict(state)
-            for group, kept in zip(opt.param_groups, keep):
-                group.update(kept)  # the lr's value is set again by schedule_lr before each step
-                for p in group["params"] if group.get("capturable") else ():
-                    state = opt.state.get(p, {})  # a CPU checkpoint's step counts, moved to the GPU
-                    if isinstance(state.get("step"), torch.Tensor):
-                        state["step"] = state["step"].to(p.device)
-        self._graph = None  # loading made new state tensors: a recorded graph would read the old ones
+        state = self.state_dict()
+        return copy.deepcopy({k: state[k] for k in ROLLBACK_KEYS})
 
     def save(self, path):
-        """Write a checkpoint: networks, optimisers, RNG states, recipe and history."""
-        from .checkpoint import save_trainer
-        save_trainer(self, path)
+        """Write a checkpoint (``ganedu.checkpoint``): recipe, data, :meth:`state_dict`, global random
+        streams. Off the main process of a distributed run (:meth:`parallelize`) it writes nothing."""
+        if self.main_process:
+            save_trainer(self, path)
 
     @classmethod
     def load(cls, path, *, device="auto", generator=None, critic=None, data=None):
         """Resume from ``save``; bit-for-bit on CPU. Loaded with ``weights_only=True``."""
-        from .checkpoint import load_trainer
         return load_trainer(cls, path, device=device, generator=generator, critic=critic, data=data)
 
 
@@ -381,7 +367,7 @@ def run_steps(model, steps: int, *, callback=None, every: int = 100, progress: b
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
     bar = tqdm(total=steps, disable=not progress, desc=desc, leave=False)
-    with torch_threads(model.threads):  # small CPU models: 1 thread (see default_threads)
+    with torch_threads(model.threads):  # small CPU models: 1 thread (see ganedu.default_threads)
         for i in range(1, steps + 1):
             model.step()
             if i % every == 0 or i == steps:
@@ -394,18 +380,10 @@ def run_steps(model, steps: int, *, callback=None, every: int = 100, progress: b
     bar.close()
 
 
-@contextlib.contextmanager
-def _cudnn_autotuned(device: torch.device):
-    """On CUDA, let cuDNN time its convolution algorithms once per shape and keep the fastest."""
-    if device.type != "cuda":
-        yield
-        return
-    old = torch.backends.cudnn.benchmark
-    torch.backends.cudnn.benchmark = True
-    try:
-        yield
-    finally:
-        torch.backends.cudnn.benchmark = old
+def _check_batch_source(next_batch):
+    if not callable(next_batch):
+        raise TypeError(f"next_batch must be a function n -> Tensor (a batch source), got {next_batch!r}")
+    return next_batch
 
 
 @contextlib.contextmanager

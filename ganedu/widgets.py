@@ -443,7 +443,8 @@ class TrainingDashboard:
         return {"recipe": tr.recipe.name, "data": self.data_w.value, "seed": tr.seed,
                 "gp_lambda": tr.recipe.gp_lambda, "clip": tr.recipe.clip, "n_critic": tr.recipe.n_critic,
                 "one_sided": tr.recipe.one_sided,
-                "lr_g": float(tr.opt_g.param_groups[0]["lr"]), "lr_d": float(tr.opt_d.param_groups[0]["lr"]),
+                "lr_g": float(tr.opt_generator.param_groups[0]["lr"]),
+                "lr_d": float(tr.opt_critic.param_groups[0]["lr"]),
                 "batch_size": tr.recipe.batch_size, "steps": tr.steps, "running": self._running,
                 "diverged": self.diverged, "controls": self.controls()}
 

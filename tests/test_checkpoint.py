@@ -72,10 +72,33 @@ def test_a_random_stream_from_another_kind_of_device_restarts_with_a_warning(sav
     """A GPU trainer's stream is a CUDA generator's 16-byte state; a CPU generator cannot take it."""
     t, path = saved
     state = torch.load(path, weights_only=True)
-    state["rng"]["data"] = torch.zeros(16, dtype=torch.uint8)  # the shape of a CUDA generator's state
+    state["trainer"]["rng"] = torch.zeros(16, dtype=torch.uint8)  # the shape of a CUDA generator's state
     torch.save(state, tmp_path / "from_gpu.pt")
     with pytest.warns(RuntimeWarning, match="another kind of device"):
         u = Trainer.load(tmp_path / "from_gpu.pt", device="cpu")
-    assert u.rng.initial_seed() == state["seed"] + state["steps"]
+    assert u.rng.initial_seed() == state["seed"] + state["trainer"]["steps"]
     u.train(2, progress=False)
     assert u.steps == 5 and torch.isfinite(torch.tensor(u.history["d_loss"])).all()
+
+
+def test_a_version_1_checkpoint_still_loads(saved, tmp_path):
+    """Version 1 kept the Trainer's fields at the top level (optimisers as opt_g / opt_d)."""
+    t, path = saved
+    v2 = torch.load(path, weights_only=True)
+    s = v2["trainer"]
+    v1 = {"format": v2["format"], "version": 1, "recipe": v2["recipe"], "data": v2["data"],
+          "model_spec": v2["model_spec"], "seed": v2["seed"], "steps": s["steps"], "generator": s["generator"],
+          "critic": s["critic"], "opt_g": s["opt_generator"], "opt_d": s["opt_critic"],
+          "rng": {"data": s["rng"], "torch": v2["torch_rng"]["cpu"], "cuda": v2["torch_rng"]["cuda"]},
+          "history": s["history"]}
+    torch.save(v1, tmp_path / "v1.pt")
+    old, new = Trainer.load(tmp_path / "v1.pt", device="cpu"), Trainer.load(path, device="cpu")
+    old.train(3, progress=False)
+    new.train(3, progress=False)
+    assert old.steps == new.steps == 6
+    assert all(old.history[k] == new.history[k] for k in old.history if k != "time")
+    for a, b in zip(old.critic.parameters(), new.critic.parameters()):
+        assert torch.equal(a, b)
+    torch.save({**v1, "version": 7}, tmp_path / "v7.pt")
+    with pytest.raises(ValueError, match="has version 7; this ganedu reads versions 1 and 2"):
+        Trainer.load(tmp_path / "v7.pt")

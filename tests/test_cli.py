@@ -45,7 +45,7 @@ def test_lr_decay_steps_flag_reaches_the_recipe(tmp_path):
     import torch
     from ganedu.recipes import RECIPES
     saved = torch.load(tmp_path / "out" / "checkpoint.pt", weights_only=True)
-    lrs = [g["lr"] for g in saved["opt_g"]["param_groups"]]
+    lrs = [g["lr"] for g in saved["trainer"]["opt_generator"]["param_groups"]]
     # the lr of the run's last step, step 1 of 4: (1 - 1/4) of the recipe's
     assert lrs == pytest.approx([RECIPES["wgan-gp-toy"].lr_g * 0.75])
 

@@ -46,7 +46,7 @@ def test_lr_decay_reaches_the_graph():
     graphed, eager = pair("wgan-gp-toy", lr_decay_steps=40)
     graphed.train(30, progress=False)
     eager.train(30, progress=False)
-    lr = graphed.opt_g.param_groups[0]["lr"]
+    lr = graphed.opt_generator.param_groups[0]["lr"]
     assert isinstance(lr, torch.Tensor) and lr.is_cuda
     assert float(lr) == pytest.approx(graphed.recipe.lr_g * graphed.recipe.lr_factor(29))
     assert_same_run(graphed, eager)
@@ -91,7 +91,7 @@ def test_checkpoint_from_the_gpu_resumes_on_gpu_and_cpu(tmp_path):
     with pytest.warns(RuntimeWarning, match="another kind of device"):
         on_cpu = Trainer.load(tmp_path / "c.pt", device="cpu")
     on_cpu.train(5, progress=False)
-    assert on_cpu.steps == 25 and isinstance(on_cpu.opt_g.param_groups[0]["lr"], float)
+    assert on_cpu.steps == 25 and isinstance(on_cpu.opt_generator.param_groups[0]["lr"], float)
 
 
 def test_divergence_rolls_back_on_the_gpu():

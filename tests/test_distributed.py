@@ -330,7 +330,7 @@ def test_amp_trainer_runs_bf16_convs_and_a_float32_penalty():
 
 def gradients_of_first_step(trainer, net):
     """The gradients the first optimiser step of ``net`` ("critic" or "generator") applies, from the initial state."""
-    opt = trainer.opt_d if net == "critic" else trainer.opt_g
+    opt = trainer.opt_critic if net == "critic" else trainer.opt_generator
     seen = []
 
     def keep_first(optimizer, args, kwargs):

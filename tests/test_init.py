@@ -92,3 +92,16 @@ def test_torch_threads_sets_and_restores():
     with pytest.raises(ValueError, match="n must be"):
         with torch_threads(0):
             pass
+
+
+def test_default_threads_one_for_small_networks_on_the_cpu(monkeypatch):
+    from ganedu import SMALL_MODEL, default_threads
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    small, big = torch.nn.Linear(10, 10), torch.nn.Linear(SMALL_MODEL, 1)  # 110 and SMALL_MODEL + 1 parameters
+    cpu = torch.device("cpu")
+    assert default_threads(cpu, small) == 1 and default_threads(cpu, small, small) == 1
+    assert default_threads(cpu, small, big) is None          # torch's own setting for the paper's sizes
+    assert default_threads(torch.device("cuda"), small) is None
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert default_threads(cpu, small) is None               # the user's setting wins

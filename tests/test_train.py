@@ -1,4 +1,5 @@
 """Trainer: the pseudocode's semantics, reproducibility, resume, divergence, hyperparameter changes."""
+import copy
 import sys
 
 import pytest
@@ -122,20 +123,20 @@ def test_set_changes_hyperparameters_and_logs_events():
     t.train(2, progress=False)
     t.set(gp_lambda=5.0, n_critic=2, lr_d=3e-4)
     assert t.recipe.gp_lambda == 5.0 and t.recipe.n_critic == 2
-    assert all(g["lr"] == 3e-4 for g in t.opt_d.param_groups)
+    assert all(g["lr"] == 3e-4 for g in t.opt_critic.param_groups)
     events = t.history["events"]
     assert {(e["name"], e["value"]) for e in events} == {("gp_lambda", 5.0), ("n_critic", 2), ("lr_d", 3e-4)}
     assert all(e["step"] == 2 for e in events)
     with pytest.raises(ValueError, match="gp_lambda"):
         t.set(gp_lambda=-1.0)
-    with pytest.raises(ValueError, match="tunable"):
+    with pytest.raises(TypeError, match="tunable"):  # not a keyword set() takes, as Recipe.replace
         t.set(loss="hinge")
 
 
 def lrs_used(trainer, steps):
     """The learning rates each optimiser.step() of ``steps`` generator steps ran with."""
     seen = {"g": [], "d": []}
-    for key, opt in (("g", trainer.opt_g), ("d", trainer.opt_d)):
+    for key, opt in (("g", trainer.opt_generator), ("d", trainer.opt_critic)):
         opt.register_step_pre_hook(lambda o, a, k, key=key: seen[key].append(o.param_groups[0]["lr"]))
     trainer.train(steps, progress=False)
     return seen
@@ -153,7 +154,7 @@ def test_set_learning_rate_keeps_the_decay():
     t = small_trainer("wgan-gp-toy", n_critic=1, lr_decay_steps=4, lr_floor=0.0)
     t.train(2, progress=False)
     t.set(lr_g=1e-2)
-    assert t.opt_g.param_groups[0]["lr"] == pytest.approx(1e-2 * 0.5)   # step 2 of 4: half
+    assert t.opt_generator.param_groups[0]["lr"] == pytest.approx(1e-2 * 0.5)   # step 2 of 4: half
     assert lrs_used(t, 3)["g"] == pytest.approx([5e-3, 2.5e-3, 0.0])
 
 
@@ -171,6 +172,104 @@ def test_divergence_stops_with_hint_and_rolls_back():
     assert torch.equal(params(t.generator), good)
     assert torch.isfinite(params(t.critic)).all()
     assert len(t.history["d_loss"]) == 5
+
+
+def test_state_dict_round_trip_continues_bit_for_bit():
+    """One place knows a Trainer's state: a fresh trainer given another's state_dict goes on as it would."""
+    a = small_trainer(seed=5)
+    a.train(4, progress=False)
+    a.step()  # a pending step: state_dict flushes it first
+    state = a.state_dict()
+    assert list(state) == ["steps", "generator", "critic", "opt_generator", "opt_critic", "rng", "history"]
+    assert state["steps"] == 5 and len(state["history"]["d_loss"]) == 5
+    assert all("module." not in k for k in state["critic"])
+    b = small_trainer(seed=99)  # other weights, other stream: all replaced
+    b.load_state_dict(copy.deepcopy(state))
+    a.train(4, progress=False)
+    b.train(4, progress=False)
+    assert b.steps == a.steps == 9
+    assert torch.equal(params(a.generator), params(b.generator)) and torch.equal(params(a.critic), params(b.critic))
+    assert a.history["d_loss"] == b.history["d_loss"]
+
+
+def test_load_state_dict_refuses_a_state_that_is_not_a_trainers():
+    t = small_trainer()
+    state = t.state_dict()
+    with pytest.raises(ValueError, match=r"missing \['critic'\]"):
+        t.load_state_dict({k: v for k, v in state.items() if k != "critic"})
+    with pytest.raises(ValueError, match=r"unknown \['opt_d'\]"):
+        t.load_state_dict({**state, "opt_d": state["opt_critic"]})
+
+
+def test_a_roll_back_keeps_the_random_stream_and_the_events():
+    t = small_trainer()
+    t.flush_every = 5
+    t.train(5, progress=False)
+    t.set(gp_lambda=0.5)
+    with torch.no_grad():
+        next(t.critic.parameters()).fill_(float("nan"))
+    stream = t.rng.get_state()
+    with pytest.raises(TrainingDiverged, match="rolled back to step 5"):
+        t.train(5, progress=False)
+    assert not torch.equal(t.rng.get_state(), stream)  # drawn on, not rewound
+    assert t.history["events"] == [{"step": 5, "name": "gp_lambda", "value": 0.5}]
+    t.train(5, progress=False)  # and it trains on from the last good state
+    assert t.steps == 10 and torch.isfinite(torch.tensor(t.history["d_loss"])).all()
+
+
+def test_the_batch_source_is_an_argument():
+    seen = []
+
+    def next_batch(n):
+        seen.append(n)
+        return sample_toy("8gaussians", n, generator=torch.Generator().manual_seed(len(seen)))
+
+    seed_everything(0)
+    t = Trainer(get_recipe("wgan-gp-toy", n_critic=3, batch_size=8), MLPGenerator(width=8), MLPCritic(width=8),
+                "8gaussians", device="cpu", next_batch=next_batch)
+    t.train(2, progress=False)
+    assert seen == [8] * 6  # one batch per critic update
+    with pytest.raises(TypeError, match="next_batch must be a function"):
+        Trainer("wgan-gp-toy", MLPGenerator(width=8), MLPCritic(width=8), "8gaussians", device="cpu",
+                next_batch=torch.zeros(4, 2))
+
+
+class Counted(torch.nn.Module):
+    """A stand-in for DistributedDataParallel: the same module, counting the passes through it."""
+
+    def __init__(self, module, counts):
+        super().__init__()
+        self.module, self.counts = module, counts
+
+    def forward(self, x):
+        self.counts[type(self.module).__name__] = self.counts.get(type(self.module).__name__, 0) + 1
+        return self.module(x)
+
+
+def test_parallelize_runs_the_steps_through_the_wrappers(tmp_path):
+    counts, seen = {}, []
+    t = small_trainer(n_critic=2)
+    plain = t.critic
+    t.parallelize(lambda m: Counted(m, counts), next_batch=lambda n: seen.append(n) or t.real_batch(n),
+                  main_process=False)
+    passes = {}  # every forward pass of the networks themselves
+
+    def count(module, inputs, output):
+        passes[type(module).__name__] = passes.get(type(module).__name__, 0) + 1
+
+    for net in (t.generator, t.critic):
+        net.register_forward_hook(count)
+    t.train(1, progress=False)
+    assert counts == passes and passes["MLPGenerator"] == 2 + 1 and passes["MLPCritic"] >= 2 * 2 + 1
+    assert seen == [64, 64]  # one batch per critic update, from the new source
+    assert t.critic is plain and not t.use_cuda_graphs  # plain networks kept; wrapped steps run eagerly
+    assert all(not k.startswith("module.") for k in t.state_dict()["generator"])
+    t.save(tmp_path / "c.pt")  # not the main process: nothing written
+    assert not (tmp_path / "c.pt").exists()
+    with pytest.raises(ValueError, match="already distributed"):
+        t.parallelize(lambda m: m)
+    with pytest.raises(TypeError, match="main_process"):
+        t.parallelize(main_process=1)
 
 
 def test_gradient_penalty_recipe_refuses_batchnorm_critic():

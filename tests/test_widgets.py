@@ -96,7 +96,7 @@ def test_sliders_change_the_trainer_mid_run_in_play_mode(dash):
     r = d.trainer.recipe
     assert (r.gp_lambda, r.clip, r.n_critic) == (pytest.approx(3.0), pytest.approx(0.05), 2)
     # the optimiser, not only the recipe: the slider's value times the recipe's linear decay
-    assert d.trainer.opt_d.param_groups[0]["lr"] == pytest.approx(2e-4 * (1 - (d.trainer.steps - 1) / r.lr_decay_steps))
+    assert d.trainer.opt_critic.param_groups[0]["lr"] == pytest.approx(2e-4 * (1 - (d.trainer.steps - 1) / r.lr_decay_steps))
     assert d.trainer.steps > mid
     events = {e["name"]: e for e in d.trainer.history["events"]}
     assert events["gp_lambda"]["step"] == mid and events["gp_lambda"]["value"] == pytest.approx(3.0)

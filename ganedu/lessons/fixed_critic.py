@@ -31,8 +31,8 @@ import torch
 from torch import nn
 
 from ..losses import LOSSES
-from ..lipschitz import clip_weights_, gradient_penalty
 from ..models import MLPCritic
+from ..updates import critic_update
 
 __all__ = ["train_critic_fixed", "js_from_value", "estimate_from_samples", "deep_relu_critic", "layer_grad_norms",
            "norm_ratios", "linear_fit_r2"]
@@ -106,10 +106,11 @@ def train_critic_fixed(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor
                        seed: int = 0) -> list:
     r"""Train a critic alone against fixed real and fake sample pools (WGAN-GP Figure 1's setting).
 
-    Each step draws ``batch_size`` points of each pool, takes one step on the recipe's critic loss
-    (``"wasserstein"``: ascend :math:`\mathbb{E} D(x) - \mathbb{E} D(\tilde x)`; ``"minimax"``: the
-    discriminator's BCE), adds :math:`\lambda` GP if asked, then clips (WGAN Algorithm 1, lines 2–7;
-    WGAN-GP Eq. 3). No generator: the "generator" is held fixed.
+    Each step draws ``batch_size`` points of each pool and runs the Trainer's critic update,
+    :func:`ganedu.updates.critic_update`: one step on the critic loss (``"wasserstein"``: ascend
+    :math:`\mathbb{E} D(x) - \mathbb{E} D(\tilde x)`; ``"minimax"``: the discriminator's BCE), with
+    :math:`\lambda` GP if asked, then the clip (WGAN Algorithm 1, lines 2–7; WGAN-GP Eq. 3). No
+    generator: the "generator" is held fixed.
 
     Args:
         critic: the critic, trained in place.
@@ -132,23 +133,12 @@ def train_critic_fixed(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor
     opt = (torch.optim.RMSprop(params, lr=lr) if optimizer == "rmsprop"
            else torch.optim.Adam(params, lr=lr, betas=(0.5, 0.9)))
     rng = torch.Generator().manual_seed(seed)
-    d_loss_fn = LOSSES[loss][0]
     losses = []
     for _ in range(steps):
-        x = real[torch.randint(len(real), (batch_size,), generator=rng)]   # (B, d)
-        x_fake = fake[torch.randint(len(fake), (batch_size,), generator=rng)]
-        # forward
-        real_scores, fake_scores = critic(x), critic(x_fake)
-        d_loss = d_loss_fn(real_scores, fake_scores)                   # e.g. E D(fake) - E D(real)
-        if gp_lambda > 0:
-            d_loss = d_loss + gp_lambda * gradient_penalty(critic, x, x_fake)
-        # backward, update, constraint
-        opt.zero_grad(set_to_none=True)
-        d_loss.backward()
-        opt.step()
-        if clip is not None:
-            clip_weights_(critic, clip)                                # w <- clip(w, -c, c)
-        losses.append(d_loss.detach())
+        x = real[torch.randint(len(real), (batch_size,), generator=rng)]        # (B, d)
+        x_fake = fake[torch.randint(len(fake), (batch_size,), generator=rng)]   # (B, d)
+        d_loss, _, _, _ = critic_update(critic, opt, x, x_fake, loss=loss, gp_lambda=gp_lambda, clip=clip)
+        losses.append(d_loss)
     return torch.stack(losses).tolist()
 
 

@@ -1,7 +1,8 @@
 r"""Scaling up: a GPU, mixed precision, and several GPUs or machines with torchrun.
 
-Nothing here changes the algorithm; it wraps the :class:`~ganedu.train.Trainer` with PyTorch's
-own tools (``torch.distributed``, ``DistributedDataParallel``, ``torch.autocast``).
+Nothing here changes the algorithm; it hands the :class:`~ganedu.train.Trainer` PyTorch's own
+tools (``torch.distributed``, ``DistributedDataParallel``, ``torch.autocast``) through its
+arguments (:meth:`~ganedu.train.Trainer.parallelize`, ``amp``).
 
 **Several processes** (``torchrun --nproc-per-node N -m ganedu train RECIPE ...``). torchrun
 starts N copies of the program and sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``,
@@ -11,15 +12,18 @@ starts N copies of the program and sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``
    picks the GPU ``cuda:LOCAL_RANK``.
 2. The Trainer is built with the *same* seed everywhere: identical initial weights (DDP also
    broadcasts rank 0's parameters and buffers when it wraps a module).
-3. :func:`distribute` wraps the generator and the critic in ``DistributedDataParallel``, moves
-   rank r's random stream (noise z, ε, toy/tensor data) to its own seed, and reads a Dataset
-   through a ``DistributedSampler`` (each rank its own share of every epoch).
+3. :func:`distribute` has the Trainer's steps run the generator and the critic wrapped in
+   ``DistributedDataParallel``, moves rank r's random stream (noise z, ε, toy/tensor data) to its
+   own seed, and reads a Dataset through a ``DistributedSampler`` (each rank its own share of
+   every epoch).
 4. Each rank's losses are means over its b samples; DDP *averages* the gradients over the N
    ranks during ``backward``. Every loss here (and the gradient penalty) is a mean over samples,
    so :math:`\frac1N\sum_r \nabla \frac1b\sum_{i\in r}\ell_i = \nabla\frac{1}{Nb}\sum_i \ell_i`:
    one update of N ranks with batch b *is* the update of one process with batch N·b
    (``tests/test_distributed.py`` checks it). ``Recipe.batch_size`` is the per-process batch.
-5. Rank 0 alone logs, writes figures and checkpoints (:func:`is_main_process`).
+5. Rank 0 alone logs, writes figures and checkpoints (:func:`is_main_process`; ``Trainer.save``
+   writes nothing on the other ranks). The Trainer's ``generator`` and ``critic`` stay the plain
+   networks: sampling and checkpoints never see the wrappers.
 
 **Buffers across ranks** (what DDP does not average):
 
@@ -34,9 +38,12 @@ starts N copies of the program and sets ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``
   Running statistics differ per rank; :func:`average_buffers` averages them before rank 0 saves.
   Critics under a gradient penalty have no BatchNorm (``check_no_batchnorm``).
 
-**One GPU.** ``device="auto"``; image batches are pinned and copied ``non_blocking``;
-:func:`channels_last_` and :func:`enable_amp` (bf16 autocast; the penalty's critic pass stays
-float32, see ``ganedu.lipschitz.input_gradient``) are options.
+**One GPU.** ``device="auto"``; image batches are pinned and copied ``non_blocking``; cuDNN picks
+its fastest convolutions (:func:`cudnn_autotuned`); :func:`channels_last_` and :func:`enable_amp`
+(bf16 autocast; the penalty's critic pass stays float32, see ``ganedu.lipschitz.input_gradient``)
+are options.
+
+(The module is longer than most because this docstring tells the several-process story once.)
 """
 from __future__ import annotations
 
@@ -52,8 +59,8 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .. import get_device
 
-__all__ = ["DistInfo", "init_distributed", "is_main_process", "distribute", "unwrap", "unwrapped",
-           "average_buffers", "sampler_batches", "rank_seed", "cleanup", "enable_amp",
+__all__ = ["DistInfo", "init_distributed", "is_main_process", "distribute", "unwrap", "average_buffers",
+           "sampler_batches", "rank_seed", "cleanup", "enable_amp", "autocast", "cudnn_autotuned",
            "channels_last_", "count_real_images", "prepare", "download"]
 
 RANK_SEED_STRIDE = 1_000_003  # rank r draws noise from seed + r * stride (a prime, far from seed + 1, + 2)
@@ -139,21 +146,10 @@ def unwrap(module: torch.nn.Module) -> torch.nn.Module:
     return module.module if isinstance(module, DDP) else module
 
 
-@contextlib.contextmanager
-def unwrapped(trainer):
-    """Let ``trainer`` see its plain networks for a while (sampling, metrics, figures on rank 0).
-
-    Plain state_dict keys (no ``module.`` prefix) and no collective calls in forward passes.
-    """
-    wrapped = trainer.generator, trainer.critic
-    trainer.generator, trainer.critic = unwrap(wrapped[0]), unwrap(wrapped[1])
-    try:
-        yield trainer
-    finally:
-        trainer.generator, trainer.critic = wrapped
-
-
-def _ddp(module: torch.nn.Module, device: torch.device) -> DDP:
+def _ddp(module: torch.nn.Module, device: torch.device, sync_batchnorm: bool = False) -> DDP:
+    """``module`` (its BatchNorm layers made SyncBatchNorm, in place, if asked) in a DDP wrapper."""
+    if sync_batchnorm:
+        module = torch.nn.SyncBatchNorm.convert_sync_batchnorm(module)  # the same module and Parameters
     kwargs = {"device_ids": [device.index]} if device.type == "cuda" else {}
     # No buffer broadcast before every forward (spectral-norm u agrees on every rank anyway, and
     # BatchNorm keeps per-rank statistics); buffers are still synced once, at wrap time.
@@ -161,10 +157,7 @@ def _ddp(module: torch.nn.Module, device: torch.device) -> DDP:
         kwargs["forward_sync_buffers"] = False  # torch >= 2.14: init sync kept
     else:
         kwargs["broadcast_buffers"] = False
-    wrapped = DDP(module, **kwargs)
-    if hasattr(module, "z_dim"):
-        wrapped.z_dim = module.z_dim  # the Trainer draws z of this size
-    return wrapped
+    return DDP(module, **kwargs)
 
 
 def distribute(trainer, *, sync_batchnorm: bool = False, num_workers: int = 0):
@@ -181,36 +174,23 @@ def distribute(trainer, *, sync_batchnorm: bool = False, num_workers: int = 0):
     if not (dist.is_available() and dist.is_initialized()):
         raise ValueError("distribute() needs a process group: start the program with torchrun "
                          "(torchrun --nproc-per-node N ...) and call init_distributed() first")
-    if isinstance(trainer.generator, DDP) or isinstance(trainer.critic, DDP):
+    if trainer.wrapped is not None:
         raise ValueError("this trainer is already distributed")
+    if sync_batchnorm and trainer.device.type != "cuda":
+        raise ValueError("sync_batchnorm=True needs CUDA (torch's SyncBatchNorm runs on GPUs only); "
+                         "on the CPU each rank keeps its own BatchNorm statistics")
     rank, world_size = dist.get_rank(), dist.get_world_size()
-    if sync_batchnorm:
-        if trainer.device.type != "cuda":
-            raise ValueError("sync_batchnorm=True needs CUDA (torch's SyncBatchNorm runs on GPUs only); "
-                             "on the CPU each rank keeps its own BatchNorm statistics")
-        trainer.generator = torch.nn.SyncBatchNorm.convert_sync_batchnorm(trainer.generator)
-        trainer.critic = torch.nn.SyncBatchNorm.convert_sync_batchnorm(trainer.critic)  # same Parameters
-    trainer.generator = _ddp(trainer.generator, trainer.device)
-    trainer.critic = _ddp(trainer.critic, trainer.device)
-    # same initial weights (seeded alike, and DDP broadcast rank 0's), different noise per rank
+    # same initial weights (seeded alike, and DDP broadcasts rank 0's), different noise per rank
     if rank > 0:
         trainer.rng.manual_seed(rank_seed(trainer.seed, rank, trainer.steps))
         torch.manual_seed(rank_seed(trainer.seed, rank, trainer.steps))
+    share = None  # toy and tensor data: each rank draws from its own stream (seeded above)
     if isinstance(trainer.data, torch.utils.data.Dataset):
-        trainer.next_batch = sampler_batches(trainer.data, trainer.device, seed=trainer.seed + trainer.steps,
-                                             rank=rank, world_size=world_size, num_workers=num_workers)
-    trainer._last_good = trainer._snapshot()  # divergence rollback, now with the wrapped state
-    trainer.save = functools.partial(_save_on_main, trainer)
-    trainer.world_size = world_size
-    trainer.use_cuda_graphs = False  # DDP's gradient all-reduce is not recorded into a step graph
+        share = sampler_batches(trainer.data, trainer.device, seed=trainer.seed + trainer.steps,
+                                rank=rank, world_size=world_size, num_workers=num_workers)
+    trainer.parallelize(functools.partial(_ddp, device=trainer.device, sync_batchnorm=sync_batchnorm),
+                        next_batch=share, main_process=rank == 0)
     return trainer
-
-
-def _save_on_main(trainer, path):
-    """Rank 0 writes the checkpoint with plain networks; the other ranks write nothing."""
-    if is_main_process():
-        with unwrapped(trainer):
-            type(trainer).save(trainer, path)
 
 
 def average_buffers(trainer_or_module):
@@ -222,7 +202,7 @@ def average_buffers(trainer_or_module):
     if not (dist.is_available() and dist.is_initialized()):
         return
     modules = ([trainer_or_module] if isinstance(trainer_or_module, torch.nn.Module)
-               else [trainer_or_module.generator, trainer_or_module.critic])
+               else [trainer_or_module.generator, trainer_or_module.critic])  # the plain networks
     world_size = dist.get_world_size()
     for module in modules:
         for buffer in unwrap(module).buffers():
@@ -302,8 +282,8 @@ def prepare(trainer, info: DistInfo, *, amp=False, channels_last=False, sync_bat
     if info.distributed:
         distribute(trainer, sync_batchnorm=sync_batchnorm, num_workers=num_workers)
     elif num_workers and isinstance(trainer.data, torch.utils.data.Dataset):
-        trainer.next_batch = sampler_batches(trainer.data, trainer.device, seed=trainer.seed + trainer.steps,
-                                             num_workers=num_workers)
+        trainer.parallelize(next_batch=sampler_batches(trainer.data, trainer.device, num_workers=num_workers,
+                                                       seed=trainer.seed + trainer.steps))
     return count_real_images(trainer)
 
 
@@ -320,7 +300,7 @@ def download(name: str, image_size: int):
         dist.barrier()
 
 
-# ---- one GPU: mixed precision and memory layout ------------------------------------------------
+# ---- one GPU: mixed precision, memory layout, convolution algorithms ------------------------------
 def enable_amp(trainer, dtype: torch.dtype = torch.bfloat16):
     r"""Run the critic and generator steps under ``torch.autocast(dtype=bfloat16)``.
 
@@ -345,8 +325,33 @@ def enable_amp(trainer, dtype: torch.dtype = torch.bfloat16):
         if not native:
             raise ValueError(f"{torch.cuda.get_device_name(trainer.device)} has no native bfloat16 (it needs "
                              "an Ampere GPU or newer; Colab's T4 is older): train without --amp")
-    trainer.amp = dtype  # the Trainer runs its critic and generator steps under autocast(dtype)
+    trainer.amp = dtype  # the Trainer runs its critic and generator steps under autocast(device, dtype)
     return trainer
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """``torch.autocast`` to ``dtype`` on ``device`` (what :func:`enable_amp` asks for), or nothing for None.
+
+    No cast cache: a step replayed as a CUDA graph must cast the weights at every replay. The
+    penalty's critic pass runs in float32 whatever this says (``lipschitz.input_gradient``).
+    """
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype, cache_enabled=False)
+
+
+@contextlib.contextmanager
+def cudnn_autotuned(device: torch.device):
+    """On CUDA, let cuDNN time its convolution algorithms once per shape and keep the fastest."""
+    if device.type != "cuda":
+        yield
+        return
+    old = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = old
 
 
 def channels_last_(trainer):
@@ -355,5 +360,5 @@ def channels_last_(trainer):
     Only 4-D weights change (MLPs are left as they are); call before the first step. Returns ``trainer``.
     """
     for module in (trainer.generator, trainer.critic):
-        unwrap(module).to(memory_format=torch.channels_last)
+        module.to(memory_format=torch.channels_last)
     return trainer

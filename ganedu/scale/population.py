@@ -30,7 +30,7 @@ import warnings
 
 import torch
 
-from .. import get_device, seed_everything
+from .. import default_threads, get_device, seed_everything
 from ..models import build_models
 from .cuda_graph import StepGraph, graphs_supported
 from ..checks import check_choice, check_fields, check_int, check_type
@@ -38,7 +38,7 @@ from ..data import TOY_DATASETS, sample_toy
 from ..metrics import score_samples
 from ..recipes import Recipe, get_recipe
 from .stacked import DeviceStream, Group, HostStreams, StackedMLP, member_penalties
-from ..train import HISTORY_KEYS, default_threads, run_steps
+from ..train import HISTORY_KEYS, run_steps
 
 __all__ = ["Population", "StackedMLP", "member_penalties", "HostStreams", "DeviceStream", "PER_MEMBER"]
 

@@ -22,7 +22,7 @@ from torch import nn
 from ..data import sample_toy
 from ..lipschitz import gradient_norms, input_gradient, interpolate, penalty_from_norms
 from ..losses import LOSSES
-from ..train import DIAGNOSE_SAMPLES, frozen
+from ..updates import DIAGNOSE_SAMPLES, frozen
 
 __all__ = ["StackedMLP", "member_penalties", "HostStreams", "DeviceStream", "Group"]
 

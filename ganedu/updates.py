@@ -1,0 +1,114 @@
+r"""The two updates of adversarial training, as the papers' pseudocode: the critic's, then the generator's.
+
+WGAN (Arjovsky et al. 2017) and WGAN-GP (Gulrajani et al. 2017), Algorithm 1::
+
+    for t in range(n_critic):
+        x ~ data, z ~ N(0, I)
+        loss_C = d_loss(C(x), C(G(z))) [+ λ GP]     # critic_update: forward
+        w <- Opt(w, ∇_w loss_C); [clip w to ±c]      #                backward, update, constraint
+    z ~ N(0, I)
+    loss_G = g_loss(C(G(z)))                        # generator_update
+    θ <- Opt(θ, ∇_θ loss_G)
+
+Each update is one visible forward / backward / update. The losses come from ``ganedu.losses`` and
+the constraints from ``ganedu.lipschitz``; :class:`ganedu.train.Trainer` schedules the updates
+(n_critic, learning rates, logging) and the fixed-critic lessons (``ganedu.lessons.fixed_critic``)
+run :func:`critic_update` alone, against fixed samples.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import torch
+
+from .lipschitz import clip_weights_, gradient_penalty, interpolate_gradient_norms, penalty_from_norms
+from .losses import LOSSES
+
+__all__ = ["critic_update", "generator_update", "frozen", "DIAGNOSE_SAMPLES"]
+
+#: without a penalty, ||∇C(x_hat)|| is only a diagnostic: measured on at most this many interpolates
+DIAGNOSE_SAMPLES = 64
+
+
+def critic_update(critic, optimizer, real, fake, *, loss="wasserstein", gp_lambda=0.0, one_sided=False,
+                  clip=None, rng=None, diagnose=False):
+    r"""One critic update: the loss and its penalty, backward, the optimiser's step, the clip.
+
+    .. math:: L_C = \ell\bigl(C(x), C(\tilde x)\bigr)
+              + \lambda\,\mathbb{E}_{\hat x}\bigl(\|\nabla_{\hat x} C(\hat x)\|_2 - 1\bigr)^2,\qquad
+              w \leftarrow \mathrm{Opt}(w, \nabla_w L_C),\qquad w \leftarrow \mathrm{clip}(w, -c, c)
+
+    WGAN Algorithm 1, lines 2–7 (with ``clip``); WGAN-GP Algorithm 1, lines 3–9 and Eq. 3 (with
+    ``gp_lambda``: the penalty is :func:`ganedu.lipschitz.gradient_penalty`, ε ~ U(0, 1) per sample).
+
+    Args:
+        critic: ``(B, ...) -> (B,)`` scores; updated in place by ``optimizer``.
+        optimizer: the critic's optimiser.
+        real, fake: ``(B, ...)`` batches (``fake`` carries no gradient into a generator).
+        loss: a key of ``ganedu.losses.LOSSES``; its critic half is :math:`\ell`.
+        gp_lambda: the penalty weight λ (0: no penalty); one_sided: penalise only norms above 1.
+        clip: the weight-clipping value c (None: no clipping).
+        rng: the ``torch.Generator`` ε is drawn from (None: torch's global one).
+        diagnose: without a penalty, still measure :math:`\|\nabla C(\hat x)\|` on
+            ``DIAGNOSE_SAMPLES`` interpolates (the penalty it would be is reported, not added).
+    Returns:
+        detached 0-d tensors ``(loss, w_estimate, gp, grad_norm)``: :math:`L_C`, the critic's
+        :math:`\mathbb{E}C(x) - \mathbb{E}C(\tilde x)`, the penalty (0 if neither on nor measured)
+        and the mean gradient norm.
+    """
+    d_loss_fn = _loss_pair(loss)[0]
+    # forward: the scores, the loss, the penalty
+    real_scores, fake_scores = critic(real), critic(fake)                 # (B,), (B,)
+    loss_c = d_loss_fn(real_scores, fake_scores)                          # e.g. E C(x~) - E C(x)
+    gp = norms = torch.zeros((), device=real_scores.device)
+    if gp_lambda > 0:                                                     # + λ E[(||∇C(x_hat)|| - 1)²]
+        gp, norms = gradient_penalty(critic, real, fake, one_sided=one_sided, generator=rng, return_norms=True)
+        loss_c = loss_c + gp_lambda * gp
+    elif diagnose:                                                        # measured, not penalised
+        norms = interpolate_gradient_norms(critic, real, fake, generator=rng, max_samples=DIAGNOSE_SAMPLES)
+        gp = penalty_from_norms(norms, one_sided=one_sided)
+    # backward
+    optimizer.zero_grad(set_to_none=True)
+    loss_c.backward()
+    # update, then the constraint
+    optimizer.step()
+    if clip is not None:
+        clip_weights_(critic, clip)                                       # w <- clip(w, -c, c)
+    w_estimate = real_scores.mean() - fake_scores.mean()                  # KR dual: E C(x) - E C(x~)
+    return loss_c.detach(), w_estimate.detach(), gp.detach(), norms.detach().mean()
+
+
+def generator_update(generator, critic, optimizer, z, *, loss="wasserstein") -> torch.Tensor:
+    r"""One generator update through the frozen critic: :math:`\theta \leftarrow \mathrm{Opt}(\theta,
+    \nabla_\theta\, g(C(G_\theta(z))))` (WGAN Algorithm 1, lines 9–11), ``g`` the generator half of
+    ``LOSSES[loss]``. ``z``: ``(B, z_dim)`` codes. Returns the loss, detached."""
+    g_loss_fn = _loss_pair(loss)[1]
+    with frozen(critic):                                                  # no gradient into C
+        # forward
+        fake_scores = critic(generator(z))                                # (B,)
+        loss_g = g_loss_fn(fake_scores)                                   # e.g. -E C(G(z))
+        # backward
+        optimizer.zero_grad(set_to_none=True)
+        loss_g.backward()
+    # update
+    optimizer.step()
+    return loss_g.detach()
+
+
+def _loss_pair(loss: str):
+    """``LOSSES[loss]``: the (critic, generator) loss functions, or a ValueError naming the choices."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss={loss!r} is not known; choose one of: {', '.join(LOSSES)}")
+    return LOSSES[loss]
+
+
+@contextlib.contextmanager
+def frozen(module: torch.nn.Module):
+    """Stop gradients into ``module``'s parameters (the critic during the generator update)."""
+    flags = [p.requires_grad for p in module.parameters()]
+    module.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in zip(module.parameters(), flags):
+            p.requires_grad_(flag)
