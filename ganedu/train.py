@@ -30,6 +30,7 @@ import torch
 
 from . import default_threads, get_device, seed_everything, torch_threads
 from .batches import make_batch_fn, resolve_data
+from .checks import check_int
 from .checkpoint import load_optimizer_state, load_trainer, restore_rng, save_trainer
 from .lipschitz import check_no_batchnorm
 from .models import build_models
@@ -363,9 +364,7 @@ def run_steps(model, steps: int, *, callback=None, every: int = 100, progress: b
     The loop of ``Trainer.train`` and ``Population.train``."""
     from tqdm.auto import tqdm
 
-    for name, value in (("steps", steps), ("every", every)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    steps, every = check_int("steps", steps, min=1), check_int("every", every, min=1)
     bar = tqdm(total=steps, disable=not progress, desc=desc, leave=False)
     with torch_threads(model.threads):  # small CPU models: 1 thread (see ganedu.default_threads)
         for i in range(1, steps + 1):

@@ -56,3 +56,32 @@ def test_a_missing_name_is_caught():
 def test_the_guide_is_self_contained():
     outside = re.findall(r"\]\((\.\./[^)]*)\)|`(\.\./shared[^`]*)`", GUIDE)
     assert not outside, f"CONTRIBUTING.md points outside the repository: {outside}"
+
+
+GAN_CODE = sorted(p for p in (ROOT / "ganedu").glob("*.py") if p.name != "__main__.py")
+IMPORT = re.compile(r"^\s*from\s+(\.+[\w.]*)\s+import\s+([\w, ]+)|^\s*import\s+(ganedu[\w.]*)", re.M)
+
+
+def imported_neighbourhoods(path: pathlib.Path) -> set[str]:
+    """The sub-packages (``lessons``, ``classroom``, ``scale.x``) a top-level module imports from."""
+    found = set()
+    for rel, names, absolute in IMPORT.findall(path.read_text(encoding="utf-8")):
+        target = absolute.removeprefix("ganedu.") if absolute else rel.lstrip(".")
+        if not target:  # from . import a, b
+            target = names.split(",")[0].strip()
+        head = target.split(".")[0]
+        if head in ("lessons", "classroom", "scale"):
+            found.add(target if head == "scale" else head)
+    return found
+
+
+@pytest.mark.parametrize("path", GAN_CODE, ids=lambda p: p.name)
+def test_the_gan_code_does_not_import_the_lessons_or_the_classroom(path):
+    allowed = {"__init__.py": {"scale.cuda_graph"}, "train.py": {"scale.cuda_graph", "scale.distributed"}}.get(path.name, set())
+    assert imported_neighbourhoods(path) <= allowed, f"{path.name} imports {imported_neighbourhoods(path)}"
+
+
+def test_the_import_rule_sees_a_forbidden_import(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("from .lessons.showdown import score\n    from .scale import population\n")
+    assert imported_neighbourhoods(bad) == {"lessons", "scale"}

@@ -25,11 +25,11 @@ JS estimate, a deep critic, its per-layer input-gradient norms, and a linearity 
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 from torch import nn
 
+from ..checks import check_choice, check_int, check_number, check_tensor
 from ..losses import LOSSES
 from ..models import MLPCritic
 from ..updates import critic_update
@@ -43,9 +43,7 @@ def deep_relu_critic(depth: int = 12, width: int = 512, *, seed: int = 0) -> MLP
 
     An :class:`~ganedu.models.MLPCritic` (2D input) with PyTorch's default initialisation, seeded.
     """
-    for name, v in (("depth", depth), ("width", width)):
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    depth, width = check_int("depth", depth, min=1), check_int("width", width, min=1)
     torch.manual_seed(seed)
     return MLPCritic(in_dim=2, width=width, depth=depth, activation="relu", norm="none")
 
@@ -76,9 +74,7 @@ def layer_grad_norms(critic: nn.Module, x: torch.Tensor) -> torch.Tensor:
     Returns:
         ``(L,)`` tensor, layer 1 (input side) first, on the CPU.
     """
-    if not isinstance(x, torch.Tensor) or x.dim() != 2 or x.shape[0] == 0:
-        raise ValueError(f"x must be a tensor of shape (B, in_dim) with B >= 1, got "
-                         f"{tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__}")
+    check_tensor("x", x, ndim=2)  # (B, in_dim), B >= 1
     x = x.detach().requires_grad_(True)
     with torch.enable_grad():
         scores, inputs = _linear_inputs(critic, x)
@@ -121,14 +117,11 @@ def train_critic_fixed(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor
     Returns:
         the list of per-step batch losses (the critic's loss, penalty included).
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
-    if clip is not None and (not isinstance(clip, numbers.Real) or not clip > 0):
-        raise ValueError(f"clip must be None or a number > 0, got {clip!r}")
-    if loss not in LOSSES:
-        raise ValueError(f"loss={loss!r} is not known; choose one of: {', '.join(LOSSES)}")
-    if optimizer not in ("rmsprop", "adam"):
-        raise ValueError(f"optimizer must be 'rmsprop' or 'adam', got {optimizer!r}")
+    steps = check_int("steps", steps, min=1)
+    if clip is not None:
+        check_number("clip", clip, gt=0, expected="None or a finite number > 0")
+    check_choice("loss", loss, tuple(LOSSES))
+    check_choice("optimizer", optimizer, ("rmsprop", "adam"))
     params = list(critic.parameters())
     opt = (torch.optim.RMSprop(params, lr=lr) if optimizer == "rmsprop"
            else torch.optim.Adam(params, lr=lr, betas=(0.5, 0.9)))

@@ -58,6 +58,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from .. import get_device
+from ..checks import check_int
 
 __all__ = ["DistInfo", "init_distributed", "is_main_process", "distribute", "unwrap", "average_buffers",
            "sampler_batches", "rank_seed", "cleanup", "enable_amp", "autocast", "cudnn_autotuned",
@@ -270,8 +271,7 @@ def prepare(trainer, info: DistInfo, *, amp=False, channels_last=False, sync_bat
     """
     if sync_batchnorm and not info.distributed:
         raise ValueError("--sync-bn only matters with several processes (torchrun --nproc-per-node N)")
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-        raise ValueError(f"workers must be an integer >= 0, got {num_workers!r}")
+    check_int("workers", num_workers, min=0)
     if channels_last:
         channels_last_(trainer)
     if amp:
