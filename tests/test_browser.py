@@ -78,7 +78,7 @@ def test_dashboard_trains_redraws_takes_lambda_and_pauses_in_jupyterlab(tmp_path
                 handle.focus()
                 handle.press("ArrowRight")
                 status = page.locator(".ganedu-status")
-                _poll(lambda: "λ (GP) =" in status.inner_text(), 20, "the λ change to be applied")
+                _poll(lambda: "λ =" in status.inner_text(), 20, "the λ change to be applied")
                 metrics["lambda_status"] = status.inner_text()
                 page.wait_for_timeout(2500)  # let it train with the new λ: a dashed line on the curves
                 progress = page.locator(".ganedu-progress").inner_text()

@@ -378,3 +378,15 @@ def test_controls_follow_changes_made_on_the_trainer_in_code(dash):
     assert d.controls.n_critic_w.value == 2 and d.controls.batch_w.value == 100 and d.trainer.recipe.batch_size == 100
     assert [e["name"] for e in d.trainer.history["events"]] == ["gp_lambda", "n_critic", "batch_size"]
     assert d.state()["controls"]["gp_lambda"] == 10.0
+
+
+def test_each_constraint_checkbox_is_labelled_on_its_own_row(dash):
+    c = dash().controls
+    assert "penalty" in c.gp_on.description and "clip" in c.clip_on.description
+    rows = [list(row.children) for row in c.rows()]
+    for box, name in ((c.gp_on, "gp_lambda"), (c.clip_on, "clip")):
+        row = next(r for r in rows if box in r)
+        assert row.index(box) + 1 == row.index(c.sliders[name])  # the checkbox, then its slider
+        assert c.texts[name] in row
+    clip_row = next(r for r in rows if c.clip_on in r)
+    assert c.one_sided_w not in clip_row and c.gp_on not in clip_row  # "one-sided" is not read with clip

@@ -25,7 +25,7 @@ DATASETS = tuple(TOY_DATASETS) + ("digits",)
 OFF = {f.name: f.default for f in dataclasses.fields(Recipe) if f.name in ("gp_lambda", "clip")}
 #: the value a constraint's checkbox turns on before it had one: the papers' (WGAN-GP λ, WGAN c)
 _FIRST_ON = {"gp_lambda": RECIPES["wgan-gp"].gp_lambda, "clip": RECIPES["wgan"].clip}
-LABELS = {"gp_lambda": "λ (GP)", "clip": "clip c", "lr_g": "lr G", "lr_d": "lr D", "n_critic": "n_critic",
+LABELS = {"gp_lambda": "λ", "clip": "c", "lr_g": "lr G", "lr_d": "lr D", "n_critic": "n_critic",
           "batch_size": "batch", "one_sided": "one-sided penalty"}
 # the log sliders, each with a text box: name -> (log10 min, log10 max, CSS class); display only
 _LOG = {"gp_lambda": (-3, 3, "lambda"), "clip": (-4, 0, "clip"), "lr_g": (-5, -1, "lr-g"),
@@ -68,10 +68,10 @@ class Controls:
                                        value=recipe.batch_size, description="batch", layout=box("150px")), "batch")
         self.n_critic_w = _css(W.IntSlider(value=recipe.n_critic, min=1, max=20, description="n_critic",
                                            continuous_update=False, layout=box("260px")), "n-critic")
-        self.gp_on = _css(W.Checkbox(value=recipe.gp_lambda != OFF["gp_lambda"], indent=False,
-                                     layout=box("20px")), "gp-on")
-        self.clip_on = _css(W.Checkbox(value=recipe.clip != OFF["clip"], indent=False, layout=box("20px")),
-                            "clip-on")
+        self.gp_on = _css(W.Checkbox(value=recipe.gp_lambda != OFF["gp_lambda"], description="gradient penalty",
+                                     indent=False, layout=box("140px")), "gp-on")
+        self.clip_on = _css(W.Checkbox(value=recipe.clip != OFF["clip"], description="weight clipping",
+                                       indent=False, layout=box("140px")), "clip-on")
         self.one_sided_w = _css(W.Checkbox(value=recipe.one_sided, description="one-sided", indent=False,
                                            layout=box("100px")), "one-sided")  # max(0, ||g|| - 1)² (WGAN-LP)
         self.sliders, self.texts = {}, {}
@@ -79,7 +79,7 @@ class Controls:
             value = self._last_on.get(name, getattr(recipe, name))
             self.sliders[name] = _css(W.FloatLogSlider(
                 value=value, base=10, min=lo, max=hi, step=0.1, readout=False, continuous_update=False,
-                description=LABELS[name], style={"description_width": "60px"}, layout=box("230px")), css)
+                description=LABELS[name], style={"description_width": "40px"}, layout=box("210px")), css)
             self.texts[name] = _css(W.Text(value=plain(getattr(recipe, name)), continuous_update=False,
                                            layout=box("80px")), f"{css}-text")
             self.sliders[name].observe(lambda c, n=name: self._apply(n, c["new"]), "value")
@@ -93,11 +93,12 @@ class Controls:
             w.observe(lambda c: None if self._syncing else on_setup(c["owner"]), "value")
 
     def rows(self) -> list:
-        """The controls laid out: run setup; the constraints and n_critic; the learning rates."""
+        """The controls laid out: run setup; one row per constraint (its checkbox labelled, its
+        slider, its value); the learning rates."""
         row = lambda name: [self.sliders[name], self.texts[name]]  # noqa: E731
         return [W.HBox([self.recipe_w, self.data_w, self.seed_w, self.batch_w]),
-                W.HBox([self.gp_on, *row("gp_lambda"), self.one_sided_w, self.clip_on, *row("clip"),
-                        self.n_critic_w]),
+                W.HBox([self.gp_on, *row("gp_lambda"), self.one_sided_w]),
+                W.HBox([self.clip_on, *row("clip"), self.n_critic_w]),
                 W.HBox([*row("lr_g"), *row("lr_d")])]
 
     def values(self) -> dict:
