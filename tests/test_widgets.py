@@ -390,3 +390,15 @@ def test_each_constraint_checkbox_is_labelled_on_its_own_row(dash):
         assert c.texts[name] in row
     clip_row = next(r for r in rows if c.clip_on in r)
     assert c.one_sided_w not in clip_row and c.gp_on not in clip_row  # "one-sided" is not read with clip
+
+
+def test_one_play_control_is_shown(dash):
+    d = dash()
+    shown = lambda w: w.layout.display != "none"  # noqa: E731
+    if widgets.IPYWIDGETS_7:  # only the Play's own ▶ starts ticks in a 7.x front end: it is the control
+        assert shown(d.clock.play) and not shown(d.buttons["train"]) and not shown(d.buttons["pause"])
+    else:  # Train / Pause start and stop the (hidden) Play from the kernel
+        assert not shown(d.clock.play) and shown(d.buttons["train"]) and shown(d.buttons["pause"])
+    assert all(shown(d.buttons[name]) for name in ("step", "reset", "save"))
+    assert not any(isinstance(w, ipywidgets.Label) and "clock" in w.value
+                   for w in widgets.dashboard.descendants(d.widget))

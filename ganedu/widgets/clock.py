@@ -12,9 +12,8 @@ thread are not rendered on Colab (googlecolab/colabtools#3373) and broke with ip
 the kernel was busy are dropped, not replayed (the clock's value numbers the ticks, so the
 kernel knows when each was sent and skips those more than a tick late).
 
-With ipywidgets 8, Train starts the clock from the kernel; an ipywidgets 7 front end (Colab's)
-starts a Play only from its own ▶ button, so there Train runs one chunk and asks for a click on
-the clock's ▶.
+With ipywidgets 8 the kernel starts the clock (Train sets ``playing``); an ipywidgets 7 front end
+(Colab's) starts a Play only from its own ▶ button, so there the Play is the visible play control.
 """
 from __future__ import annotations
 
@@ -32,7 +31,9 @@ PLAYING = "_playing" if IPYWIDGETS_7 else "playing"  # the Play widget's trait, 
 class Clock:
     """A front-end ``Play`` that calls ``on_chunk(deadline)`` for each tick that arrives on time.
 
-    Train / Pause buttons and the Play's own ▶ / ⏸ call ``on_play`` / ``on_pause``.
+    It is the dashboard's one play control: Train / Pause buttons where the kernel can start the
+    Play (ipywidgets 8; the Play is hidden), the Play's own ▶ / ⏸ where only a click can
+    (ipywidgets 7, Colab; the buttons are hidden). Either calls ``on_play`` / ``on_pause``.
     It also keeps the time things take: a step, a redraw, the steps per second of the last chunks.
     """
 
@@ -43,6 +44,8 @@ class Clock:
                         "pause": W.Button(description="Pause", icon="pause", layout=W.Layout(width="auto"))}
         self.buttons["train"].on_click(lambda _button: on_play())
         self.buttons["pause"].on_click(lambda _button: on_pause())
+        for w in (self.buttons["train"], self.buttons["pause"]) if IPYWIDGETS_7 else (self.play,):
+            w.layout.display = "none"
         self._enable()
         self.chunk_s = 0.95 * interval_ms / 1000 if chunk_s is None else float(chunk_s)
         self.refresh_hz = float(refresh_hz)

@@ -77,8 +77,7 @@ class TrainingDashboard:
             self.buttons[name].on_click(lambda _button, action=action: action())
         for w, css in ((self.clock.play, "clock"), *((b, n) for n, b in self.buttons.items())):
             w.add_class(f"ganedu-{css}")
-        self.widget = W.VBox([*self.controls.rows(),
-                              W.HBox([*self.buttons.values(), W.Label("clock"), self.clock.play]),
+        self.widget = W.VBox([*self.controls.rows(), W.HBox([self.clock.play, *self.buttons.values()]),
                               W.HBox([self.step_counter, self.progress]), self.status, self.image])
         self.widget.add_class("ganedu-dashboard")
 
@@ -120,7 +119,7 @@ class TrainingDashboard:
         if not self.clock.start():  # ipywidgets 7: its front end starts a Play only from its ▶
             self._chunk()
             if self.clock.running:
-                self.view.say("ipywidgets 7 (e.g. Colab): click ▶ next to 'clock' to keep training")
+                self.view.say("ipywidgets 7 (e.g. Colab): click ▶ to keep training")
 
     def pause(self):
         """Stop after the current step; the trainer keeps its state."""
