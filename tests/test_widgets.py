@@ -402,3 +402,14 @@ def test_one_play_control_is_shown(dash):
     assert all(shown(d.buttons[name]) for name in ("step", "reset", "save"))
     assert not any(isinstance(w, ipywidgets.Label) and "clock" in w.value
                    for w in widgets.dashboard.descendants(d.widget))
+
+
+def test_a_paused_dashboard_shows_no_rate(dash):
+    d = dash()
+    d.buttons["train"].click()
+    tick(d, 3)
+    d.redraw()
+    assert d.steps_per_second() > 0 and "steps/s" in d.progress.value
+    d.buttons["pause"].click()
+    assert "paused at step" in d.status.value
+    assert d.steps_per_second() == 0 and "steps/s" not in d.progress.value

@@ -70,6 +70,7 @@ class Clock:
 
     def stop(self):
         self.running = False
+        self._rate.clear()  # a paused dashboard shows no speed
         self._enable()
         if getattr(self.play, PLAYING):
             setattr(self.play, PLAYING, False)

@@ -183,7 +183,8 @@ class TrainingDashboard:
                   "then Train.", "error")
 
     def steps_per_second(self) -> float:
-        """Generator steps per second over the last chunks (idle time between ticks included)."""
+        """Generator steps per second over the last chunks, idle time between ticks included
+        (0 while paused; after ``run(steps)``, that run's)."""
         return self.clock.steps_per_second()
 
     # ---- what it shows -------------------------------------------------------------------------------

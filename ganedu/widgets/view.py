@@ -38,9 +38,9 @@ def score_live(samples: torch.Tensor, real: torch.Tensor, data: str) -> dict:
 
 
 def progress_line(trainer, steps_per_second: float, scores: dict) -> str:
-    """``58.6 steps/s · W estimate 0.123 · exact W₁ 0.045 (256 points) · modes 3/8 (HQ 40%)``.
-    Reading the history may raise ``TrainingDiverged``."""
-    line = [f"{steps_per_second:.1f} steps/s"]
+    """``58.6 steps/s · W estimate 0.123 · exact W₁ 0.045 (256 points) · modes 3/8 (HQ 40%)``;
+    no rate while paused. Reading the history may raise ``TrainingDiverged``."""
+    line = [f"{steps_per_second:.1f} steps/s"] if steps_per_second > 0 else []
     w_estimate = trainer.history["w_estimate"]  # flushes: may raise TrainingDiverged
     if w_estimate:
         line.append(f"W estimate {w_estimate[-1]:.3f}")
@@ -88,7 +88,7 @@ class View:
         fig, line = self.figure(trainer, steps_per_second)
         self.image.value = fig_to_png(fig)
         self.step_counter.value = f"<b>step {trainer.steps}</b>"
-        self.progress.value = " · " + line
+        self.progress.value = f" · {line}" if line else ""
 
     def say(self, text, kind="info"):
         """A status message coloured by kind (info, ok, error), its text escaped."""
