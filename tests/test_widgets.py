@@ -413,3 +413,15 @@ def test_a_paused_dashboard_shows_no_rate(dash):
     d.buttons["pause"].click()
     assert "paused at step" in d.status.value
     assert d.steps_per_second() == 0 and "steps/s" not in d.progress.value
+
+
+def test_the_step_counter_names_the_step_the_picture_shows(dash):
+    d = dash(refresh_hz=0.5)  # few redraws: most chunks train without drawing
+    d.buttons["train"].click()
+    ahead = []
+    for _ in range(8):
+        tick(d)
+        shown = int(re.search(r"step (\d+)", d.step_counter.value).group(1))
+        assert f"step {shown}" in d.view._fig._suptitle.get_text()
+        ahead.append(d.trainer.steps > shown)
+    assert any(ahead)  # (chunks that trained without drawing did not move the counter)

@@ -158,12 +158,8 @@ class TrainingDashboard:
     def _chunk(self, deadline=None):
         """Train until ``deadline`` (at least one step), then redraw if one is due."""
         deadline, draw = self.clock.plan(deadline)
-        if not self._train(lambda: self.clock.train_until(self.trainer.step, deadline)):
-            return
-        if draw:
-            self.redraw()
-        else:
-            self.step_counter.value = f"<b>step {self.trainer.steps}</b>"
+        if self._train(lambda: self.clock.train_until(self.trainer.step, deadline)) and draw:
+            self.redraw()  # the step counter too: it always names the step the picture shows
 
     def _train(self, steps) -> bool:
         """Run ``steps()``; False if training diverged (then it stops and says why)."""

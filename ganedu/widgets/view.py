@@ -58,7 +58,8 @@ class View:
     """The dashboard's output widgets, and the run's exact-W₁ curve they draw."""
 
     def __init__(self):
-        self.step_counter, self.progress = W.HTML("step 0"), W.HTML("")
+        self.step_counter = W.HTML("step 0", layout=W.Layout(min_width="80px"))  # on one line
+        self.progress = W.HTML("")
         self.status, self.image = W.HTML(""), W.Image(format="png")
         for w, css in ((self.step_counter, "step-counter"), (self.progress, "progress"),
                        (self.status, "status"), (self.image, "plot")):
@@ -84,7 +85,7 @@ class View:
         return fig, progress_line(trainer, steps_per_second, scores)
 
     def show(self, trainer, steps_per_second):
-        """Draw the trainer now: the picture, the step counter and the progress line."""
+        """Draw the trainer now: the picture, and the step counter naming the step it shows."""
         fig, line = self.figure(trainer, steps_per_second)
         self.image.value = fig_to_png(fig)
         self.step_counter.value = f"<b>step {trainer.steps}</b>"
