@@ -425,3 +425,28 @@ def test_the_step_counter_names_the_step_the_picture_shows(dash):
         assert f"step {shown}" in d.view._fig._suptitle.get_text()
         ahead.append(d.trainer.steps > shown)
     assert any(ahead)  # (chunks that trained without drawing did not move the counter)
+
+
+def needs_an_emoji_font(text):
+    """Characters that machines without an emoji font draw as empty boxes (✋, ⚠, 🙂, ...)."""
+    return [c for c in text if 0x2600 <= ord(c) <= 0x27BF or ord(c) >= 0x1F000]
+
+
+def test_status_messages_need_no_emoji_font(dash, tmp_path):
+    d = dash()
+    said = []
+    d.controls.texts["gp_lambda"].value = "-1"  # a refusal
+    said.append(d.status.value)
+    d.controls.seed_w.value = -3  # a run refused
+    said.append(d.status.value)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    d.save_snapshot(str(blocked / "snaps"))  # a snapshot not saved
+    said.append(d.status.value)
+    d.trainer.flush_every = 1
+    original = d.trainer.critic.forward
+    d.trainer.critic.forward = lambda x: original(x) * float("nan")
+    d.run(2)  # a divergence
+    said.append(d.status.value)
+    assert all("refused" in s for s in said[:2]) and "not saved" in said[2] and "Stopped" in said[3]
+    assert [needs_an_emoji_font(s) for s in said] == [[]] * 4

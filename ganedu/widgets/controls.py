@@ -133,7 +133,7 @@ class Controls:
         self._say(f"{LABELS[name]} {shown} from step {trainer.steps} on", "ok")
 
     def _refuse(self, name, why):
-        self._say(f"✋ {LABELS[name]}: refused. {why}", "error")
+        self._say(f"{LABELS[name]}: refused. {why}", "error")
 
     # ---- Trainer -> widgets --------------------------------------------------------------------
     def show(self, recipe=None):

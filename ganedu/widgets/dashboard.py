@@ -142,7 +142,7 @@ class TrainingDashboard:
             self._new_trainer()
         except (ValueError, TypeError) as exc:
             self.controls.show()
-            return self.view.say(f"✋ seed/recipe/data: refused, the run is unchanged. {exc}", "error")
+            return self.view.say(f"seed/recipe/data: refused, the run is unchanged. {exc}", "error")
         self.redraw()
         self.view.say(f"new run: {self.trainer.recipe.name} on {self.controls.data_w.value}, seed {self.trainer.seed}")
 
@@ -175,7 +175,7 @@ class TrainingDashboard:
     def _diverge(self, exc):
         self.diverged = str(exc)
         self.clock.stop()
-        self.view.say(f"⚠ {exc} The picture shows the last good state; change a setting or Reset, "
+        self.view.say(f"Stopped: {exc} The picture shows the last good state; change a setting or Reset, "
                   "then Train.", "error")
 
     def steps_per_second(self) -> float:
@@ -209,7 +209,7 @@ class TrainingDashboard:
                 f.write(fig_to_png(fig))
             self.trainer.save(base + ".pt")
         except (OSError, TrainingDiverged) as exc:
-            return self.view.say(f"✋ snapshot not saved: {exc}", "error")
+            return self.view.say(f"snapshot not saved: {exc}", "error")
         self.view.say(f"saved {base}.png and {base}.pt", "ok")
         return base + ".png", base + ".pt"
 

@@ -2,6 +2,8 @@
 
 The figure itself, what is drawn and how, is :func:`ganedu.plot.plot_trainer`: change the
 dashboard's drawing there. Here it is scored (:func:`score_live`), put into words and shown.
+No emoji in the words: the status line is read on machines without an emoji font (a missing
+glyph is an empty box), so it says "refused" and "stopped" in words.
 """
 from __future__ import annotations
 
