@@ -450,3 +450,23 @@ def test_status_messages_need_no_emoji_font(dash, tmp_path):
     said.append(d.status.value)
     assert all("refused" in s for s in said[:2]) and "not saved" in said[2] and "Stopped" in said[3]
     assert [needs_an_emoji_font(s) for s in said] == [[]] * 4
+
+
+@pytest.mark.parametrize("data", ["8gaussians", "25gaussians"])
+def test_modes_near_and_within_three_sigma_are_both_shown(data):
+    from ganedu.data import sample_toy, toy_modes, toy_std
+    from ganedu.widgets.view import progress_line, score_live
+
+    modes, std = toy_modes(data), toy_std(data)
+    real = sample_toy(data, 512, generator=torch.Generator().manual_seed(0))
+    k = len(modes)
+    on_the_modes = modes.repeat(4, 1)                       # every mode, dead centre
+    beside = on_the_modes + torch.tensor([6 * std, 0.0])    # every mode, 6σ to the side: near, not within 3σ
+    half = torch.cat([on_the_modes[: k // 2], beside[k // 2: k]])
+    for samples, near, within in ((on_the_modes, k, k), (beside, k, 0), (half, k, k // 2)):
+        s = score_live(samples, real, data)
+        assert (s["modes_near"], s["modes"], s["n_modes"]) == (near, within, k)
+    far = modes + torch.tensor([0.0, 10.0])                 # nowhere near any mode
+    assert score_live(far, real, data)["modes_near"] == 0
+    tr = Trainer.from_recipe("wgan-gp-toy", data, device="cpu", width=16, batch_size=32)
+    assert f"modes near {k}/{k}, within 3σ 0/{k} (HQ 0%)" in progress_line(tr, 0.0, score_live(beside, real, data))
