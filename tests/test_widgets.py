@@ -470,3 +470,15 @@ def test_modes_near_and_within_three_sigma_are_both_shown(data):
     assert score_live(far, real, data)["modes_near"] == 0
     tr = Trainer.from_recipe("wgan-gp-toy", data, device="cpu", width=16, batch_size=32)
     assert f"modes near {k}/{k}, within 3σ 0/{k} (HQ 0%)" in progress_line(tr, 0.0, score_live(beside, real, data))
+
+
+def test_a_slider_moved_key_press_by_key_press_is_one_mark_on_the_curves(dash):
+    d = dash()
+    d.run(40)
+    for i in range(20):  # 20 presses of → while it trains: one change per step
+        d.controls.sliders["gp_lambda"].value = 0.1 * 10 ** (0.1 * (i + 1))
+        d.trainer.step()
+    d.redraw()
+    assert len(d.trainer.history["events"]) == 20  # the history keeps every change...
+    curves = d.view._fig.axes[2]
+    assert [t.get_text() for t in curves.texts] == [f"gp_lambda={d.trainer.recipe.gp_lambda:.3g} (×20)"]  # ...drawn once
