@@ -199,10 +199,11 @@ def status_text(d):
     return html.unescape(re.sub(r"<[^>]+>", "", d.status.value))
 
 
-def recipe_refusal(d, **change):
-    """The message the Recipe itself gives for ``change``: the one the dashboard must show."""
+def refusal(d, **change):
+    """The message ``Trainer.set`` (which checks through the Recipe) gives for ``change``: the one
+    the dashboard must show. A refused change leaves the trainer as it was."""
     with pytest.raises((ValueError, TypeError)) as refused:
-        d.trainer.recipe.replace(**change)
+        d.trainer.set(**change)
     return str(refused.value)
 
 
@@ -213,7 +214,7 @@ def test_bad_typed_value_is_refused_with_the_recipes_message(dash, name, typed):
     d = dash(clip=0.01)
     before = d.state()
     d.controls.texts[name].value = typed  # typed into the text box next to the slider
-    message = recipe_refusal(d, **{name: None if typed == "None" else float(typed)})
+    message = refusal(d, **{name: None if typed == "None" else float(typed)})
     assert "refused" in status_text(d) and message in status_text(d)
     assert d.state()[name] == before[name]  # the trainer keeps its value...
     assert float(d.controls.texts[name].value) == pytest.approx(before[name])  # ...and the box shows it again
