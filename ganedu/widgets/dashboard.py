@@ -152,20 +152,23 @@ class TrainingDashboard:
             raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
         self.pause()
         self.clock.count(self.trainer.steps, restart=True)  # the speed line: this run's
-        self._train(lambda: [self.trainer.step() for _ in range(steps)])
+        self._train(steps=steps)
         self.redraw()
 
     def _chunk(self, deadline=None):
         """Train until ``deadline`` (at least one step), then redraw if one is due."""
         deadline, draw = self.clock.plan(deadline)
-        if self._train(lambda: self.clock.train_until(self.trainer.step, deadline)) and draw:
+        if self._train(deadline=deadline) and draw:
             self.redraw()  # the step counter too: it always names the step the picture shows
 
-    def _train(self, steps) -> bool:
-        """Run ``steps()``; False if training diverged (then it stops and says why)."""
+    def _train(self, *, steps=0, deadline=None) -> bool:
+        """Train ``steps`` steps, or until ``deadline``; False if it diverged (it stops and says why)."""
         try:
             with torch_threads(self._threads()):
-                steps()
+                if deadline is not None:
+                    self.clock.train_until(self.trainer.step, deadline)
+                for _ in range(steps):
+                    self.trainer.step()
         except TrainingDiverged as exc:
             self._diverge(exc)
             return False
@@ -176,7 +179,7 @@ class TrainingDashboard:
         self.diverged = str(exc)
         self.clock.stop()
         self.view.say(f"Stopped: {exc} The picture shows the last good state; change a setting or Reset, "
-                  "then Train.", "error")
+                      "then Train.", "error")
 
     def steps_per_second(self) -> float:
         """Generator steps per second over the last chunks, idle time between ticks included
