@@ -265,9 +265,9 @@ def plot_critic_surface(critic, real=None, fake=None, *, lim=None, resolution=10
 
 
 # ----------------------------------------------------------------------------- curves
-def _event_items(event) -> tuple[float, str] | None:
-    """(step, label) of a ``history["events"]`` entry: a dict with ``step`` and the changes
-    (flat, or under ``changes``), or a ``(step, changes)`` pair."""
+def _event_items(event) -> tuple[float, str, str] | None:
+    """(step, what changed, label) of a ``history["events"]`` entry: a dict with ``step`` and the
+    changes (flat, or under ``changes``), or a ``(step, changes)`` pair."""
     if isinstance(event, Mapping):
         step = event.get("step")
         if "name" in event and "value" in event:  # Trainer.set: one entry per changed setting
@@ -283,16 +283,38 @@ def _event_items(event) -> tuple[float, str] | None:
     if isinstance(changes, Mapping):
         label = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                           for k, v in changes.items())
-    else:
-        label = str(changes)
-    return float(step), label
+        return float(step), ", ".join(map(str, changes)), label
+    return float(step), str(changes), str(changes)
+
+
+def _event_marks(events, steps) -> list[tuple[float, str]]:
+    """(step, label) of the dashed lines to draw for ``events`` on a plot of ``steps``.
+
+    A burst of changes to one setting, each within 2% of the steps shown after the one before
+    (a slider moved key press by key press), is one mark at its last step with its last value
+    and a count, ``gp_lambda=3 (×20)``; marks at the same step share one line and one label."""
+    items = sorted(filter(None, map(_event_items, events)), key=lambda item: item[0])
+    xs = [*steps[np.isfinite(steps)], *(item[0] for item in items)]
+    span = 0.02 * (max(xs) - min(xs)) if xs else 0.0
+    bursts = []  # [step, what, label, count], in the order of the events
+    for step, what, label in items:
+        last = next((b for b in reversed(bursts) if b[1] == what), None)
+        if last is not None and step - last[0] <= span:
+            last[0], last[2], last[3] = step, label, last[3] + 1
+        else:
+            bursts.append([step, what, label, 1])
+    marks: dict[float, list[str]] = {}
+    for step, _, label, count in bursts:
+        marks.setdefault(step, []).append(label if count == 1 else f"{label} (×{count})")
+    return [(step, ", ".join(labels)) for step, labels in sorted(marks.items())]
 
 
 def plot_curves(history: Mapping, *, exact_w1=None, ax=None):
     """Critic and generator losses and the critic's W estimate against generator steps.
 
     Each ``history["events"]`` entry (a setting changed mid-run by ``Trainer.set``) is a dashed
-    vertical line labelled with the new value, so cause and effect are visible.
+    vertical line labelled with the new value, so cause and effect are visible; a burst of
+    changes to one setting within 2% of the steps shown is one line (``gp_lambda=3 (×20)``).
 
     Args:
         history: ``Trainer.history``: lists ``step``, ``d_loss``, ``g_loss``, ``w_estimate`` (any may
@@ -329,11 +351,7 @@ def plot_curves(history: Mapping, *, exact_w1=None, ax=None):
                 raise ValueError(f"exact_w1 steps and values differ in length: {len(xs)} vs {len(ys)}")
             if len(xs):
                 ax.plot(xs, ys, "o-", color=LOSS_COLORS["w1"], ms=3, lw=1.2, label="exact W₁")
-    for event in history.get("events", []) or []:
-        item = _event_items(event)
-        if item is None:
-            continue
-        step, label = item
+    for step, label in _event_marks(history.get("events", []) or [], steps):
         ax.axvline(step, color="#555555", ls="--", lw=0.8)
         ax.text(step, 0.98, label, transform=ax.get_xaxis_transform(), rotation=90, va="top",
                 ha="right", fontsize=7, color="#333333", zorder=6,  # above the legend

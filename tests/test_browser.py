@@ -1,10 +1,12 @@
 """The dashboard in a real browser: JupyterLab 4 + ipywidgets 8 + Debian's Chromium (Playwright).
 
-Opens a notebook that shows a TrainingDashboard, runs it, clicks Train, checks that the plot
-image is redrawn and the step counter advances, moves the λ slider with the keyboard and checks
-the kernel applied it, clicks Pause and checks that the counter stops; then re-runs the cells
-while training and checks that only the new dashboard is left. The screenshot and the
-measured rates go to test-output/browser/ (look at the screenshot).
+Opens a notebook that shows a TrainingDashboard, runs it, checks that it shows one play control
+and labelled constraint boxes, clicks Train, checks that the plot image is redrawn and the step
+counter advances, moves the λ slider with the keyboard and checks the kernel applied it, types
+letters then 0 into λ's box (refused in words; then off, the box saying 0), clicks Pause and
+checks that the counter stops and no rate is left standing; then re-runs the cells while
+training and checks that only the new dashboard is left. The screenshots and the measured
+rates go to test-output/browser/ (look at the screenshots).
 Skips when chromium or playwright is missing, unless GANEDU_REQUIRE_BROWSER=1 (CI).
 """
 import json
@@ -12,6 +14,9 @@ import re
 import sys
 import time
 from pathlib import Path
+
+from ganedu.recipes import RECIPES
+from ganedu.widgets.controls import plain
 
 sys.path.insert(0, str(Path(__file__).parent / "browser"))
 import ganedu_lab as lab  # noqa: E402
@@ -65,6 +70,11 @@ def test_dashboard_trains_redraws_takes_lambda_and_pauses_in_jupyterlab(tmp_path
                 src0 = _poll(lambda: (img.get_attribute("src") or "").startswith("blob:")
                              and img.get_attribute("src"), 30, "the first plot")
                 step0 = _counter(page)
+                # one play control (the clock's Play ticks hidden); each constraint's box labelled
+                assert page.locator("button.ganedu-train").is_visible()
+                assert not page.locator(".ganedu-clock").is_visible()
+                assert "gradient penalty" in page.locator(".ganedu-gp-on").inner_text()
+                assert "weight clipping" in page.locator(".ganedu-clip-on").inner_text()
 
                 # Train: the front end's clock ticks, the counter advances, the plot is redrawn
                 page.click("button.ganedu-train")
@@ -76,10 +86,31 @@ def test_dashboard_trains_redraws_takes_lambda_and_pauses_in_jupyterlab(tmp_path
                 # λ slider moved with the keyboard: the kernel applies it from the next step
                 handle = page.locator(".ganedu-lambda .noUi-handle")
                 handle.focus()
-                handle.press("ArrowRight")
+                for _ in range(8):  # key press by key press: one mark on the curves, not eight
+                    handle.press("ArrowRight")
                 status = page.locator(".ganedu-status")
-                _poll(lambda: "λ (GP) =" in status.inner_text(), 20, "the λ change to be applied")
+                lam = plain(RECIPES["wgan-gp-toy"].gp_lambda * 10 ** 0.8)  # 8 steps of 0.1 in log10 λ
+                _poll(lambda: f"λ = {lam} from" in status.inner_text(), 30, "the λ changes to be applied")
                 metrics["lambda_status"] = status.inner_text()
+                page.wait_for_timeout(1500)
+                page.locator(".ganedu-dashboard").screenshot(path=str(OUT / "lambda-key-presses.png"))
+
+                # λ typed: letters are refused in words (no emoji), 0 is the Recipe's "off"
+                box = page.locator(".ganedu-lambda-text input")
+                box.fill("ten")
+                box.press("Enter")
+                _poll(lambda: "'ten' is not a number" in status.inner_text(), 20, "letters to be refused")
+                assert all(ord(c) < 0x2600 for c in status.inner_text()), status.inner_text()
+                box.fill("0")
+                box.press("Enter")
+                gp_on = page.locator(".ganedu-gp-on input")
+                _poll(lambda: "λ = 0 from step" in status.inner_text() and not gp_on.is_checked(), 20,
+                      "λ = 0 to switch the penalty off")
+                assert box.input_value() == "0"
+                page.locator(".ganedu-dashboard").screenshot(path=str(OUT / "lambda-off.png"))
+                gp_on.check()  # back on, at the value it had
+                _poll(lambda: f"λ = {lam} from" in status.inner_text() and box.input_value() == lam, 20,
+                      "the penalty to come back at its value")
                 page.wait_for_timeout(2500)  # let it train with the new λ: a dashed line on the curves
                 progress = page.locator(".ganedu-progress").inner_text()
                 m = re.search(r"([\d.]+) steps/s", progress)
@@ -94,6 +125,7 @@ def test_dashboard_trains_redraws_takes_lambda_and_pauses_in_jupyterlab(tmp_path
                 stopped = _counter(page)
                 page.wait_for_timeout(1500)
                 assert _counter(page) == stopped, "the step counter still advances after Pause"
+                assert "steps/s" not in page.locator(".ganedu-progress").inner_text()  # no rate left standing
                 assert page.locator("button.ganedu-train").is_enabled()
                 metrics["steps_at_pause"] = stopped
                 page.locator(".ganedu-dashboard").screenshot(path=str(OUT / "dashboard.png"))

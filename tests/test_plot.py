@@ -235,3 +235,25 @@ def test_plot_trainer_panels_follow_the_constraint(recipe):
     assert expected in diag
     assert tr.steps == 3 and tr.critic.training  # drawing did not train or switch modes
     assert P.fig_to_png(fig).startswith(PNG)
+
+
+def _event_lines_and_labels(ax):
+    vlines = [line for line in ax.get_lines() if line.get_xdata()[0] == line.get_xdata()[-1]
+              and line.get_label().startswith("_")]
+    return sorted(float(v.get_xdata()[0]) for v in vlines), [t.get_text().strip() for t in ax.texts]
+
+
+def test_plot_curves_draws_a_burst_of_changes_to_one_setting_once():
+    steps = list(range(1, 1001))
+    burst = [{"step": 500 + 2 * i, "name": "gp_lambda", "value": float(i + 1)} for i in range(20)]
+    history = {"step": steps, "d_loss": [0.0] * 1000,
+               "events": [*burst[:10], {"step": 510, "name": "one_sided", "value": True}, *burst[10:],
+                          {"step": 900, "name": "gp_lambda", "value": 0.5},   # later: a change of its own
+                          {"step": 900, "name": "n_critic", "value": 2}]}      # same step: one line
+    lines, labels = _event_lines_and_labels(P.plot_curves(history).axes[0])
+    assert lines == [510.0, 538.0, 900.0]
+    assert labels == ["one_sided=True", "gp_lambda=20 (×20)", "gp_lambda=0.5, n_critic=2"]
+    short = {"step": steps[:60], "d_loss": [0.0] * 60,  # on 60 steps, changes 2 steps apart are 3% apart
+             "events": [{**e, "step": e["step"] - 490} for e in burst]}
+    lines, labels = _event_lines_and_labels(P.plot_curves(short).axes[0])
+    assert lines == [10.0 + 2 * i for i in range(20)] and labels == [f"gp_lambda={i + 1}" for i in range(20)]

@@ -5,7 +5,9 @@ PYTHONPATH and sets GANEDU_EXPECT_IPYWIDGETS=7.7.1, checked below).
 In ``play`` mode the browser's ``Play`` widget drives training; here a test plays the browser
 by incrementing the clock's value, as the front end does at each tick.
 """
+import html
 import os
+import re
 import threading
 import time
 
@@ -53,7 +55,7 @@ def tick(d, n=1):
     """What the front end's Play does every `interval` ms."""
     for _ in range(n):
         time.sleep(0.03)  # the kernel idles between ticks
-        d.clock.value += 1
+        d.clock.play.value += 1
 
 
 def test_run_advances_exactly_and_renders(dash):
@@ -78,7 +80,7 @@ def test_state_reports_controls_and_what_the_trainer_uses(dash):
     for key in ("gp_lambda", "clip", "n_critic", "lr_g", "lr_d", "steps", "running", "controls"):
         assert key in s
     assert (s["gp_lambda"], s["clip"], s["n_critic"]) == (2.0, None, 3)
-    assert s["controls"]["gp_lambda"] == 2.0 and d.sliders["gp_lambda"].value == pytest.approx(2.0)
+    assert s["controls"]["gp_lambda"] == 2.0 and d.controls.sliders["gp_lambda"].value == pytest.approx(2.0)
 
 
 def test_sliders_change_the_trainer_mid_run_in_play_mode(dash):
@@ -87,11 +89,11 @@ def test_sliders_change_the_trainer_mid_run_in_play_mode(dash):
     tick(d, 2)
     mid = d.trainer.steps
     assert mid >= 1 and d.state()["running"]
-    d.sliders["gp_lambda"].value = 3.0
-    d.clip_on.value = True
-    d.sliders["clip"].value = 0.05
-    d.n_critic_w.value = 2
-    d.sliders["lr_d"].value = 2e-4
+    d.controls.sliders["gp_lambda"].value = 3.0
+    d.controls.clip_on.value = True
+    d.controls.sliders["clip"].value = 0.05
+    d.controls.n_critic_w.value = 2
+    d.controls.sliders["lr_d"].value = 2e-4
     tick(d, 2)
     r = d.trainer.recipe
     assert (r.gp_lambda, r.clip, r.n_critic) == (pytest.approx(3.0), pytest.approx(0.05), 2)
@@ -103,15 +105,15 @@ def test_sliders_change_the_trainer_mid_run_in_play_mode(dash):
     assert events["clip"]["value"] == pytest.approx(0.05) and events["n_critic"]["value"] == 2
     # the clip is really applied: every critic weight is now inside [-c, c]
     assert max(p.abs().max().item() for p in d.trainer.critic.parameters()) <= 0.05 + 1e-7
-    d.clip_on.value = False
+    d.controls.clip_on.value = False
     assert d.trainer.recipe.clip is None
 
 
 def test_one_sided_toggle_reaches_the_trainer_and_survives_reset(dash):
     d = dash()
-    assert d.state()["one_sided"] is False and d.one_sided_w.value is False
+    assert d.state()["one_sided"] is False and d.controls.one_sided_w.value is False
     d.run(2)
-    d.one_sided_w.value = True
+    d.controls.one_sided_w.value = True
     assert d.trainer.recipe.one_sided is True and d.state()["one_sided"] is True
     assert {(e["name"], e["value"], e["step"]) for e in d.trainer.history["events"]} == {("one_sided", True, 2)}
     assert "one-sided penalty on from step 2" in d.status.value
@@ -120,21 +122,21 @@ def test_one_sided_toggle_reaches_the_trainer_and_survives_reset(dash):
     assert d.trainer.steps == 0 and d.trainer.recipe.one_sided is True
     d.trainer.set(one_sided=False)              # set from code: the checkbox follows on redraw
     d.redraw()
-    assert d.one_sided_w.value is False
+    assert d.controls.one_sided_w.value is False
 
 
 def test_pause_stops_steps_in_play_mode(dash):
     d = dash()
     d.buttons["train"].click()
     tick(d, 2)
-    assert getattr(d.clock, widgets._PLAYING) is True  # the front end's clock was started
+    assert getattr(d.clock.play, widgets.clock.PLAYING) is True  # the front end's clock was started
     d.buttons["pause"].click()
-    assert getattr(d.clock, widgets._PLAYING) is False and not d.state()["running"]
+    assert getattr(d.clock.play, widgets.clock.PLAYING) is False and not d.state()["running"]
     steps = d.trainer.steps
     tick(d, 3)  # ticks still in flight after Pause do nothing
     assert d.trainer.steps == steps
-    d.clock.value += 1
-    setattr(d.clock, widgets._PLAYING, True)  # the clock's own ▶ button starts training too
+    d.clock.play.value += 1
+    setattr(d.clock.play, widgets.clock.PLAYING, True)  # the clock's own ▶ button starts training too
     assert d.state()["running"]
 
 
@@ -145,7 +147,7 @@ def test_ticks_that_queued_behind_other_work_are_dropped(dash):
     steps = d.trainer.steps
     time.sleep(1.0)  # the kernel runs another cell; the browser's ticks queue up...
     for _ in range(5):  # ...and arrive back to back, each more than a tick late
-        d.clock.value += 1
+        d.clock.play.value += 1
     assert d.trainer.steps == steps
     for _ in range(40):  # ticks sent from now on are on time again: training resumes
         tick(d)
@@ -160,7 +162,7 @@ def test_train_twice_is_one_run_in_play_mode(dash):
     before = d.trainer.steps
     d.buttons["train"].click()
     assert d.trainer.steps == before  # the second click did not run anything
-    assert d.state()["running"] and getattr(d.clock, widgets._PLAYING)
+    assert d.state()["running"] and getattr(d.clock.play, widgets.clock.PLAYING)
 
 
 def test_reset_during_training_stops_cleanly_and_close_stops_the_clock(dash):
@@ -169,7 +171,7 @@ def test_reset_during_training_stops_cleanly_and_close_stops_the_clock(dash):
     tick(d, 2)
     old = d.trainer
     d.buttons["reset"].click()
-    assert not d.state()["running"] and not getattr(d.clock, widgets._PLAYING)
+    assert not d.state()["running"] and not getattr(d.clock.play, widgets.clock.PLAYING)
     assert d.trainer is not old and d.trainer.steps == 0
     tick(d, 2)  # ticks in flight after Reset do nothing
     assert d.trainer.steps == 0
@@ -177,9 +179,9 @@ def test_reset_during_training_stops_cleanly_and_close_stops_the_clock(dash):
     tick(d)
     assert d.trainer.steps >= 1
     d.close()
-    assert not d.state()["running"] and not getattr(d.clock, widgets._PLAYING)
+    assert not d.state()["running"] and not getattr(d.clock.play, widgets.clock.PLAYING)
     steps = d.trainer.steps
-    d.clock.value += 1  # a tick reaching a closed dashboard
+    d.clock.play.value += 1  # a tick reaching a closed dashboard
     assert d.trainer.steps == steps
 
 
@@ -192,51 +194,103 @@ def test_no_thread_is_started(dash):
     assert set(threading.enumerate()) <= before
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("gp_lambda", -1.0, "gp_lambda must be between"),
-    ("clip", 0.0, "clip must be between"),
-    ("lr_g", 5.0, "lr_g must be between"),
-    ("lr_d", float("nan"), "lr_d must be a finite number"),
+def status_text(d):
+    """The status line as the student reads it (tags dropped, entities decoded)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", d.status.value))
+
+
+def refusal(d, **change):
+    """The message ``Trainer.set`` (which checks through the Recipe) gives for ``change``: the one
+    the dashboard must show. A refused change leaves the trainer as it was."""
+    with pytest.raises((ValueError, TypeError)) as refused:
+        d.trainer.set(**change)
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("name, typed", [
+    ("gp_lambda", "-1"), ("clip", "0"), ("lr_g", "-5"), ("lr_d", "nan"), ("gp_lambda", "None"), ("lr_g", "inf"),
 ])
-def test_bad_typed_value_is_refused_with_a_message(dash, name, value, message):
+def test_bad_typed_value_is_refused_with_the_recipes_message(dash, name, typed):
     d = dash(clip=0.01)
     before = d.state()
-    d.texts[name].value = value  # typed into the text box next to the slider
-    assert "refused" in d.status.value and message in d.status.value
+    d.controls.texts[name].value = typed  # typed into the text box next to the slider
+    message = refusal(d, **{name: None if typed == "None" else float(typed)})
+    assert "refused" in status_text(d) and message in status_text(d)
     assert d.state()[name] == before[name]  # the trainer keeps its value...
-    assert d.texts[name].value == pytest.approx(d.sliders[name].value)  # ...and the box shows it again
+    assert float(d.controls.texts[name].value) == pytest.approx(before[name])  # ...and the box shows it again
     assert d.trainer.history["events"] == []
+
+
+def test_letters_typed_are_refused_and_replace_an_older_refusal(dash):
+    d = dash()
+    d.controls.texts["gp_lambda"].value = "-1"
+    assert "gp_lambda must be" in status_text(d)
+    d.controls.texts["lr_g"].value = "fast"
+    assert "lr G: refused. 'fast' is not a number" in status_text(d) and "gp_lambda" not in status_text(d)
+    assert float(d.controls.texts["lr_g"].value) == d.trainer.recipe.lr_g and d.trainer.history["events"] == []
+
+
+def test_a_typed_value_outside_the_sliders_range_but_good_for_the_recipe_is_taken(dash):
+    d = dash()
+    slider = d.controls.sliders["gp_lambda"]
+    assert slider.max < 2000
+    d.controls.texts["gp_lambda"].value = "2000"
+    assert d.trainer.recipe.gp_lambda == 2000 and "refused" not in status_text(d)
+    assert d.controls.texts["gp_lambda"].value == "2000" and slider.value == pytest.approx(10**slider.max)
+    d.controls.gp_on.value = False
+    d.controls.gp_on.value = True  # ticked back on: the value it had, not the slider's end
+    assert d.trainer.recipe.gp_lambda == 2000 and d.state()["controls"]["gp_lambda"] == 2000
+    d.controls.texts["lr_g"].value = "0.5"  # a learning rate above the slider's 0.1
+    assert d.state()["lr_g"] == pytest.approx(0.5 * d.trainer.recipe.lr_factor(0))
+
+
+def test_off_is_the_recipes_off_and_the_text_box_says_it(dash):
+    d = dash("wgan-toy")  # clipping on, no penalty
+    assert d.trainer.recipe.clip == 0.01 and d.controls.clip_on.value
+    assert d.controls.texts["gp_lambda"].value == "0" and not d.controls.gp_on.value
+    d.controls.clip_on.value = False
+    assert d.trainer.recipe.clip is None and d.controls.texts["clip"].value == "None"
+    d.controls.texts["clip"].value = "0.02"  # a value typed for an unticked constraint turns it on
+    assert d.trainer.recipe.clip == 0.02 and d.controls.clip_on.value
+    d.controls.texts["clip"].value = "None"  # the Recipe's own spelling of "no clipping"
+    assert d.trainer.recipe.clip is None and not d.controls.clip_on.value
+    d.controls.sliders["gp_lambda"].value = 1.0  # the slider of an unticked constraint: on, at its value
+    assert d.trainer.recipe.gp_lambda == pytest.approx(1.0) and d.controls.gp_on.value
+    assert [(e["name"], e["value"]) for e in d.trainer.history["events"]] == [
+        ("clip", None), ("clip", 0.02), ("clip", None), ("gp_lambda", pytest.approx(1.0))]
 
 
 def test_typed_good_value_moves_the_slider_and_lambda_zero_switches_gp_off(dash):
     d = dash()
-    d.texts["gp_lambda"].value = 0.5
-    assert d.trainer.recipe.gp_lambda == 0.5 and d.sliders["gp_lambda"].value == pytest.approx(0.5)
+    d.controls.texts["gp_lambda"].value = "0.5"
+    assert d.trainer.recipe.gp_lambda == 0.5 and d.controls.sliders["gp_lambda"].value == pytest.approx(0.5)
     assert "refused" not in d.status.value
-    d.texts["gp_lambda"].value = 0.0
-    assert d.trainer.recipe.gp_lambda == 0 and not d.gp_on.value and "refused" not in d.status.value
-    d.gp_on.value = True
+    d.controls.texts["gp_lambda"].value = "0"
+    assert d.trainer.recipe.gp_lambda == 0 and not d.controls.gp_on.value and "refused" not in d.status.value
+    assert d.controls.texts["gp_lambda"].value == "0"  # the box says what the trainer uses
+    d.controls.gp_on.value = True
     assert d.trainer.recipe.gp_lambda == pytest.approx(0.5)
+    assert d.controls.texts["gp_lambda"].value == "0.5"
 
 
 def test_bad_seed_is_refused_and_recipe_change_brings_its_settings(dash):
     d = dash()
-    d.seed_w.value = -3
+    d.controls.seed_w.value = -3
     assert "refused" in d.status.value or "cannot start" in d.status.value
-    assert d.seed_w.value == 0 and d.trainer.seed == 0
-    d.recipe_w.value = "wgan-toy"
+    assert d.controls.seed_w.value == 0 and d.trainer.seed == 0
+    d.controls.recipe_w.value = "wgan-toy"
     s = d.state()
     assert s["recipe"] == "wgan-toy" and s["clip"] == 0.01 and s["gp_lambda"] == 0
-    assert d.clip_on.value and not d.gp_on.value
+    assert d.controls.clip_on.value and not d.controls.gp_on.value
     assert s["batch_size"] == 256 and s["controls"]["clip"] == pytest.approx(0.01)
 
 
 def test_gradient_penalty_on_a_batchnorm_critic_is_refused(dash):
     d = dash("dcgan", data="digits", batch_size=32)
-    assert d.trainer.recipe.gp_lambda == 0 and not d.gp_on.value
-    d.gp_on.value = True
+    assert d.trainer.recipe.gp_lambda == 0 and not d.controls.gp_on.value
+    d.controls.gp_on.value = True
     assert "refused" in d.status.value and "BatchNorm" in d.status.value
-    assert d.trainer.recipe.gp_lambda == 0 and not d.gp_on.value
+    assert d.trainer.recipe.gp_lambda == 0 and not d.controls.gp_on.value
 
 
 def test_diverging_run_stops_shows_why_and_keeps_the_last_good_picture(dash):
@@ -301,7 +355,7 @@ def test_bad_constructor_arguments_raise():
 
 def test_widgets_carry_css_classes_for_the_browser_test(dash):
     d = dash()
-    classes = {c for w in widgets._descendants(d.widget) for c in w._dom_classes}
+    classes = {c for w in widgets.dashboard.descendants(d.widget) for c in w._dom_classes}
     assert {"ganedu-train", "ganedu-pause", "ganedu-step", "ganedu-reset", "ganedu-save",
             "ganedu-step-counter", "ganedu-plot", "ganedu-lambda", "ganedu-clip",
             "ganedu-clock", "ganedu-status"} <= classes
@@ -310,7 +364,7 @@ def test_widgets_carry_css_classes_for_the_browser_test(dash):
 def test_train_starts_the_clock_or_asks_for_its_play_button(dash):
     d = dash()
     d.buttons["train"].click()
-    assert getattr(d.clock, widgets._PLAYING) is True
+    assert getattr(d.clock.play, widgets.clock.PLAYING) is True
     if widgets.IPYWIDGETS_7:  # the 7.x front end starts a Play only from its own ▶
         assert d.trainer.steps >= 1 and "click ▶" in d.status.value
     else:  # the 8.x front end starts ticking when `playing` becomes True
@@ -321,7 +375,111 @@ def test_controls_follow_changes_made_on_the_trainer_in_code(dash):
     d = dash()
     d.trainer.set(gp_lambda=10.0, n_critic=2, batch_size=100)
     d.run(1)
-    assert d.sliders["gp_lambda"].value == pytest.approx(10.0) and d.texts["gp_lambda"].value == 10.0
-    assert d.n_critic_w.value == 2 and d.batch_w.value == 100 and d.trainer.recipe.batch_size == 100
+    assert d.controls.sliders["gp_lambda"].value == pytest.approx(10.0) and d.controls.texts["gp_lambda"].value == "10"
+    assert d.controls.n_critic_w.value == 2 and d.controls.batch_w.value == 100 and d.trainer.recipe.batch_size == 100
     assert [e["name"] for e in d.trainer.history["events"]] == ["gp_lambda", "n_critic", "batch_size"]
     assert d.state()["controls"]["gp_lambda"] == 10.0
+
+
+def test_each_constraint_checkbox_is_labelled_on_its_own_row(dash):
+    c = dash().controls
+    assert "penalty" in c.gp_on.description and "clip" in c.clip_on.description
+    rows = [list(row.children) for row in c.rows()]
+    for box, name in ((c.gp_on, "gp_lambda"), (c.clip_on, "clip")):
+        row = next(r for r in rows if box in r)
+        assert row.index(box) + 1 == row.index(c.sliders[name])  # the checkbox, then its slider
+        assert c.texts[name] in row
+    clip_row = next(r for r in rows if c.clip_on in r)
+    assert c.one_sided_w not in clip_row and c.gp_on not in clip_row  # "one-sided" is not read with clip
+
+
+def test_one_play_control_is_shown(dash):
+    d = dash()
+    shown = lambda w: w.layout.display != "none"  # noqa: E731
+    if widgets.IPYWIDGETS_7:  # only the Play's own ▶ starts ticks in a 7.x front end: it is the control
+        assert shown(d.clock.play) and not shown(d.buttons["train"]) and not shown(d.buttons["pause"])
+    else:  # Train / Pause start and stop the (hidden) Play from the kernel
+        assert not shown(d.clock.play) and shown(d.buttons["train"]) and shown(d.buttons["pause"])
+    assert all(shown(d.buttons[name]) for name in ("step", "reset", "save"))
+    assert not any(isinstance(w, ipywidgets.Label) and "clock" in w.value
+                   for w in widgets.dashboard.descendants(d.widget))
+
+
+def test_a_paused_dashboard_shows_no_rate(dash):
+    d = dash()
+    d.buttons["train"].click()
+    tick(d, 3)
+    d.redraw()
+    assert d.steps_per_second() > 0 and "steps/s" in d.progress.value
+    d.buttons["pause"].click()
+    assert "paused at step" in d.status.value
+    assert d.steps_per_second() == 0 and "steps/s" not in d.progress.value
+
+
+def test_the_step_counter_names_the_step_the_picture_shows(dash):
+    d = dash(refresh_hz=0.5)  # few redraws: most chunks train without drawing
+    d.buttons["train"].click()
+    ahead = []
+    for _ in range(8):
+        tick(d)
+        shown = int(re.search(r"step (\d+)", d.step_counter.value).group(1))
+        assert f"step {shown}" in d.view._fig._suptitle.get_text()
+        ahead.append(d.trainer.steps > shown)
+    assert any(ahead)  # (chunks that trained without drawing did not move the counter)
+
+
+def needs_an_emoji_font(text):
+    """Characters that machines without an emoji font draw as empty boxes (✋, ⚠, 🙂, ...)."""
+    return [c for c in text if 0x2600 <= ord(c) <= 0x27BF or ord(c) >= 0x1F000]
+
+
+def test_status_messages_need_no_emoji_font(dash, tmp_path):
+    d = dash()
+    said = []
+    d.controls.texts["gp_lambda"].value = "-1"  # a refusal
+    said.append(d.status.value)
+    d.controls.seed_w.value = -3  # a run refused
+    said.append(d.status.value)
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    d.save_snapshot(str(blocked / "snaps"))  # a snapshot not saved
+    said.append(d.status.value)
+    d.trainer.flush_every = 1
+    original = d.trainer.critic.forward
+    d.trainer.critic.forward = lambda x: original(x) * float("nan")
+    d.run(2)  # a divergence
+    said.append(d.status.value)
+    assert all("refused" in s for s in said[:2]) and "not saved" in said[2] and "Stopped" in said[3]
+    assert [needs_an_emoji_font(s) for s in said] == [[]] * 4
+
+
+@pytest.mark.parametrize("data", ["8gaussians", "25gaussians"])
+def test_modes_near_and_within_three_sigma_are_both_shown(data):
+    from ganedu.data import sample_toy, toy_modes, toy_std
+    from ganedu.widgets.view import progress_line, score_live
+
+    modes, std = toy_modes(data), toy_std(data)
+    real = sample_toy(data, 512, generator=torch.Generator().manual_seed(0))
+    k = len(modes)
+    on_the_modes = modes.repeat(4, 1)                       # every mode, dead centre
+    beside = on_the_modes + torch.tensor([6 * std, 0.0])    # every mode, 6σ to the side: near, not within 3σ
+    half = torch.cat([on_the_modes[: k // 2], beside[k // 2: k]])
+    for samples, near, within in ((on_the_modes, k, k), (beside, k, 0), (half, k, k // 2)):
+        s = score_live(samples, real, data)
+        assert (s["modes_near"], s["modes"], s["n_modes"]) == (near, within, k)
+    far = modes + torch.tensor([0.0, 10.0])                 # nowhere near any mode
+    assert score_live(far, real, data)["modes_near"] == 0
+    tr = Trainer.from_recipe("wgan-gp-toy", data, device="cpu", width=16, batch_size=32)
+    assert f"modes near {k}/{k}, within 3σ 0/{k} (HQ 0%)" in progress_line(tr, 0.0, score_live(beside, real, data))
+
+
+def test_a_slider_moved_key_press_by_key_press_is_one_mark_on_the_curves(dash):
+    d = dash()
+    d.run(40)
+    for i in range(20):  # 20 presses of → while it trains: one change per step
+        d.controls.sliders["gp_lambda"].value = 0.1 * 10 ** (0.1 * (i + 1))
+        d.trainer.step()
+    d.redraw()
+    assert len(d.trainer.history["events"]) == 20  # the history keeps every change...
+    curves = d.view._fig.axes[2]
+    assert [t.get_text() for t in curves.texts] == [f"gp_lambda={d.trainer.recipe.gp_lambda:.3g} (×20)"]  # ...drawn once

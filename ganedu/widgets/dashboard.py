@@ -1,0 +1,252 @@
+"""``TrainingDashboard``: the parts of the live dashboard put together, and training in chunks.
+
+Sliders take effect at the next step through ``Trainer.set`` (logged in ``history["events"]``,
+dashed lines on the curves). Plots refresh at a fixed rate (``refresh_hz`` <= 4 per second;
+slower only if drawing would take over 40% of the time), as a PNG in an ``ipywidgets.Image``:
+no ipympl. Toy networks train on one CPU thread, as the Trainer does (``ganedu.torch_threads``).
+Headless (tests, nbval): ``run(steps)`` trains synchronously and renders once; ``state()``.
+"""
+from __future__ import annotations
+
+import os
+import time
+import weakref
+
+import ipywidgets as W
+
+from .. import torch_threads
+from ..plot import fig_to_png
+from ..train import RECIPES, Trainer, TrainingDiverged, get_recipe
+from .clock import Clock
+from .controls import DATASETS, Controls
+from .view import View
+
+__all__ = ["TrainingDashboard"]
+
+
+class TrainingDashboard:
+    """Controls + live plots around a :class:`ganedu.train.Trainer`.
+
+    Args:
+        recipe: a name in ``RECIPES`` (default: the fast toy WGAN-GP) or a Recipe.
+        data: a toy dataset name or ``"digits"``.
+        seed: seed of the networks and the data stream; device: ``"auto"``, ``"cpu"``, ...
+        snapshot_dir: where Save snapshot writes ``*.png`` and ``*.pt``.
+        refresh_hz: plot refreshes per second (at most 4); interval_ms: the clock's tick;
+        chunk_s: training time per tick, from when it was sent (default 95% of the tick);
+        threads: torch threads while it trains (default: the Trainer's choice, 1 for the small
+            toy networks on a CPU; None: leave torch's setting).
+        **overrides: recipe fields, e.g. ``gp_lambda=1.0``.
+
+    Its parts: ``controls`` (widgets <-> ``Trainer.set``), ``clock`` (ticks, chunk deadlines),
+    ``view`` (the figure, the counter, the progress line, the status).
+    """
+
+    _live = weakref.WeakSet()
+
+    def __init__(self, recipe="wgan-gp-toy", data="8gaussians", *, seed=0, device="auto",
+                 snapshot_dir="snapshots", refresh_hz=2.0, interval_ms=150, chunk_s=None,
+                 threads="auto", **overrides):
+        if not (isinstance(refresh_hz, (int, float)) and 0 < refresh_hz <= 4):
+            raise ValueError(f"refresh_hz must be in (0, 4] refreshes per second, got {refresh_hz!r}")
+        if data not in DATASETS:
+            raise ValueError(f"data must be one of {DATASETS}, got {data!r}")
+        self._recipe = get_recipe(recipe, **overrides)
+        self.device, self.snapshot_dir, self.threads = device, snapshot_dir, threads
+        self._closed, self.diverged, self.view = False, None, View()
+        self.status, self.progress, self.step_counter, self.image = (  # (names notebooks use)
+            self.view.status, self.view.progress, self.view.step_counter, self.view.image)
+        self.controls = Controls(self._recipe, data, seed, trainer=lambda: self.trainer, say=self.view.say,
+                                 on_setup=self._on_setup)
+        self.clock = Clock(interval_ms, chunk_s, refresh_hz=refresh_hz, on_chunk=self._chunk,
+                           on_play=self.train, on_pause=self.pause)
+        self._build_widgets()
+        self._new_trainer()
+        self.redraw()
+        self._cell = _cell_id()
+        for other in list(TrainingDashboard._live):  # a re-run cell replaces its dashboard
+            other.close() if self._cell is not None and other._cell == self._cell else other.pause()
+        TrainingDashboard._live.add(self)
+
+    def _build_widgets(self):
+        self.buttons = dict(self.clock.buttons)  # train, pause: the play control is the clock's
+        for name, text, icon, action in (("step", "Step", "step-forward", self.step),
+                                         ("reset", "Reset", "undo", self.reset),
+                                         ("save", "Save snapshot", "camera", self.save_snapshot)):
+            self.buttons[name] = W.Button(description=text, icon=icon, layout=W.Layout(width="auto"))
+            self.buttons[name].on_click(lambda _button, action=action: action())
+        for w, css in ((self.clock.play, "clock"), *((b, n) for n, b in self.buttons.items())):
+            w.add_class(f"ganedu-{css}")
+        self.widget = W.VBox([*self.controls.rows(), W.HBox([self.clock.play, *self.buttons.values()]),
+                              W.HBox([self.step_counter, self.progress]), self.status, self.image])
+        self.widget.add_class("ganedu-dashboard")
+
+    def _ipython_display_(self):
+        from IPython.display import display
+        display(self.widget)
+
+    # ---- runs ------------------------------------------------------------------------------------
+    def _on_setup(self, widget):
+        """The recipe, the data or the seed changed: a new run (a new recipe brings its settings)."""
+        if self._closed:
+            return
+        if widget is self.controls.recipe_w:
+            self.pause()
+            self._recipe = RECIPES[widget.value]
+            self.controls.show(self._recipe)
+        self.reset()
+
+    def _new_trainer(self):
+        recipe = self._recipe.replace(**self.controls.values())
+        self.trainer = Trainer.from_recipe(recipe, self.controls.data_w.value, seed=self.controls.seed_w.value,
+                                           device=self.device)
+        self.view.new_run(self.trainer, self.controls.data_w.value)
+        self.diverged = None
+
+    def _threads(self):
+        return self.trainer.threads if self.threads == "auto" else self.threads
+
+    # ---- training ----------------------------------------------------------------------------------
+    def train(self):
+        """Start training (Train twice is still one run)."""
+        if self._closed or self.clock.running:
+            return
+        for other in list(TrainingDashboard._live):  # one dashboard trains at a time
+            if other is not self:
+                other.pause()
+        self.diverged = None
+        self.view.say("training…")
+        if not self.clock.start():  # ipywidgets 7: its front end starts a Play only from its ▶
+            self._chunk()
+            if self.clock.running:
+                self.view.say("ipywidgets 7 (e.g. Colab): click ▶ to keep training")
+
+    def pause(self):
+        """Stop after the current step; the trainer keeps its state."""
+        was_running = self.clock.running
+        self.clock.stop()
+        if was_running and not self._closed:
+            self.redraw()
+            if self.diverged is None:
+                self.view.say(f"paused at step {self.trainer.steps}")
+
+    def step(self):
+        """One generator step (after n_critic critic steps), then redraw."""
+        self.pause()
+        self.run(1)
+
+    def reset(self):
+        """Stop, and start again from new networks with the current controls."""
+        self.pause()
+        try:
+            self._new_trainer()
+        except (ValueError, TypeError) as exc:
+            self.controls.show()
+            return self.view.say(f"seed/recipe/data: refused, the run is unchanged. {exc}", "error")
+        self.redraw()
+        self.view.say(f"new run: {self.trainer.recipe.name} on {self.controls.data_w.value}, seed {self.trainer.seed}")
+
+    def run(self, steps: int):
+        """Headless: train ``steps`` generator steps synchronously, then render once."""
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+        self.pause()
+        self.clock.count(self.trainer.steps, restart=True)  # the speed line: this run's
+        self._train(steps=steps)
+        self.redraw()
+
+    def _chunk(self, deadline=None):
+        """Train until ``deadline`` (at least one step), then redraw if one is due."""
+        deadline, draw = self.clock.plan(deadline)
+        if self._train(deadline=deadline) and draw:
+            self.redraw()  # the step counter too: it always names the step the picture shows
+
+    def _train(self, *, steps=0, deadline=None) -> bool:
+        """Train ``steps`` steps, or until ``deadline``; False if it diverged (it stops and says why)."""
+        try:
+            with torch_threads(self._threads()):
+                if deadline is not None:
+                    self.clock.train_until(self.trainer.step, deadline)
+                for _ in range(steps):
+                    self.trainer.step()
+        except TrainingDiverged as exc:
+            self._diverge(exc)
+            return False
+        self.clock.count(self.trainer.steps)
+        return True
+
+    def _diverge(self, exc):
+        self.diverged = str(exc)
+        self.clock.stop()
+        self.view.say(f"Stopped: {exc} The picture shows the last good state; change a setting or Reset, "
+                      "then Train.", "error")
+
+    def steps_per_second(self) -> float:
+        """Generator steps per second over the last chunks, idle time between ticks included
+        (0 while paused; after ``run(steps)``, that run's)."""
+        return self.clock.steps_per_second()
+
+    # ---- what it shows -------------------------------------------------------------------------------
+    def redraw(self):
+        """Draw the trainer into the view, and show in the controls what it uses."""
+        if self._closed:
+            return
+        t0 = time.perf_counter()
+        try:
+            with torch_threads(self._threads()):
+                self.view.show(self.trainer, self.steps_per_second())
+        except TrainingDiverged as exc:
+            return self._diverge(exc)
+        self.controls.show()  # also what code set with dashboard.trainer.set(...)
+        self.clock.drew(t0)
+
+    def save_snapshot(self, directory=None):
+        """Write the current figure (PNG) and a checkpoint (``Trainer.save``); returns the paths."""
+        directory = directory or self.snapshot_dir
+        base = os.path.join(directory, f"{self.trainer.recipe.name}_{self.controls.data_w.value}"
+                                       f"_step{self.trainer.steps:06d}")
+        try:
+            fig, _ = self.view.figure(self.trainer, dpi=100)
+            os.makedirs(directory, exist_ok=True)
+            with open(base + ".png", "wb") as f:
+                f.write(fig_to_png(fig))
+            self.trainer.save(base + ".pt")
+        except (OSError, TrainingDiverged) as exc:
+            return self.view.say(f"snapshot not saved: {exc}", "error")
+        self.view.say(f"saved {base}.png and {base}.pt", "ok")
+        return base + ".png", base + ".pt"
+
+    def state(self) -> dict:
+        """What the trainer uses (learning rates read from its optimisers) and the controls hold."""
+        tr, r = self.trainer, self.trainer.recipe
+        return {"recipe": r.name, "data": self.controls.data_w.value, "seed": tr.seed,
+                "gp_lambda": r.gp_lambda, "clip": r.clip, "n_critic": r.n_critic, "one_sided": r.one_sided,
+                "lr_g": float(tr.opt_generator.param_groups[0]["lr"]),
+                "lr_d": float(tr.opt_critic.param_groups[0]["lr"]),
+                "batch_size": r.batch_size, "steps": tr.steps, "running": self.clock.running,
+                "diverged": self.diverged, "controls": self.controls.values()}
+
+    def close(self):
+        """Stop training and close the widgets (ticks still in flight are ignored)."""
+        self.pause()
+        self._closed = True
+        TrainingDashboard._live.discard(self)
+        for w in descendants(self.widget):
+            w.close()
+
+
+def descendants(widget):
+    """A widget and every widget inside it, innermost first."""
+    for child in getattr(widget, "children", ()):
+        yield from descendants(child)
+    yield widget
+
+
+def _cell_id():
+    """The id of the notebook cell being run (JupyterLab sends it), or None."""
+    try:
+        from IPython import get_ipython
+        kernel = getattr(get_ipython(), "kernel", None)
+        return kernel.get_parent()["metadata"].get("cellId") if kernel is not None else None
+    except Exception:  # no kernel, or an older one
+        return None
