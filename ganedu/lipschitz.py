@@ -10,6 +10,10 @@ The Wasserstein critic must be 1-Lipschitz, :math:`|c(x) - c(y)| \le \|x - y\|` 
    largest singular value, estimated by one step of power iteration per training step.
 
 Everything here is shape-agnostic: 2D points ``(B, 2)`` and images ``(B, C, H, W)`` alike.
+
+Longer than the ~300 lines of most modules, on purpose: the three constraints are one lesson, and
+they share their pieces (the per-sample gradient norm serves the penalty, the diagnostics and the
+plots; the BatchNorm rule belongs to the penalty), so a student reads them side by side here.
 """
 from __future__ import annotations
 

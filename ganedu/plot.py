@@ -8,6 +8,10 @@ draw one panel accept ``ax=`` to draw into an existing axes (then they return ``
 Colours (Okabe & Ito's colour-blind-safe palette) are the same in every notebook:
 real data ``REAL_COLOR`` (blue), generated samples ``FAKE_COLOR`` (vermillion). Labels use
 Unicode (x₁, ∇ₓD, W₁) rather than mathtext: the same symbols, drawn faster in a live view.
+
+Longer than the ~300 lines of most modules, on purpose: it is a gallery of short, independent figure
+functions sharing a few helpers (limits, colours, the event marks), and the dashboard's figure
+(``plot_trainer``) is composed from them, so every figure of the course has this one home.
 """
 from __future__ import annotations
 

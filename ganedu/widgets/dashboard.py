@@ -15,6 +15,7 @@ import weakref
 import ipywidgets as W
 
 from .. import torch_threads
+from ..checks import check_int, check_number
 from ..plot import fig_to_png
 from ..train import RECIPES, Trainer, TrainingDiverged, get_recipe
 from .clock import Clock
@@ -47,8 +48,7 @@ class TrainingDashboard:
     def __init__(self, recipe="wgan-gp-toy", data="8gaussians", *, seed=0, device="auto",
                  snapshot_dir="snapshots", refresh_hz=2.0, interval_ms=150, chunk_s=None,
                  threads="auto", **overrides):
-        if not (isinstance(refresh_hz, (int, float)) and 0 < refresh_hz <= 4):
-            raise ValueError(f"refresh_hz must be in (0, 4] refreshes per second, got {refresh_hz!r}")
+        check_number("refresh_hz", refresh_hz, gt=0, le=4, expected="in (0, 4] refreshes per second")
         if data not in DATASETS:
             raise ValueError(f"data must be one of {DATASETS}, got {data!r}")
         self._recipe = get_recipe(recipe, **overrides)
@@ -148,8 +148,7 @@ class TrainingDashboard:
 
     def run(self, steps: int):
         """Headless: train ``steps`` generator steps synchronously, then render once."""
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-            raise ValueError(f"steps must be an integer >= 0, got {steps!r}")
+        check_int("steps", steps, min=0)
         self.pause()
         self.clock.count(self.trainer.steps, restart=True)  # the speed line: this run's
         self._train(steps=steps)
