@@ -114,6 +114,13 @@ class Recipe:
             return 1.0
         return max(1.0 - step / self.lr_decay_steps, self.lr_floor)
 
+    def n_critic_at(self, step: int) -> int:
+        """Critic updates before generator step ``step`` (counted from 0): ``n_critic``, or 100 with
+        ``wgan_schedule`` in the WGAN code's warm-up (the first 25 steps) and at every 500th step."""
+        if self.wgan_schedule and (step < 25 or step % 500 == 0):
+            return 100
+        return self.n_critic
+
     def replace(self, **changes) -> "Recipe":
         """A copy with ``changes`` applied (``dataclasses.replace``), validated again."""
         check_fields("Recipe", sorted(changes), [f.name for f in dataclasses.fields(self)])

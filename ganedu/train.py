@@ -37,7 +37,7 @@ from .models import build_models
 from .recipes import RECIPES, TUNABLE, Recipe, get_recipe
 from .scale.cuda_graph import StepGraph, graphs_supported
 from .scale.distributed import autocast, cudnn_autotuned
-from .updates import critic_update, generator_update
+from .updates import critic_update, generator_update, make_optimizer, set_lr
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "Trainer", "TrainingDiverged"]
 
@@ -94,8 +94,10 @@ class Trainer:
         self.use_cuda_graphs = graphs_supported(self.device)  # False: run every step eagerly
         self.amp = None  # torch.bfloat16: mixed precision (ganedu.scale.distributed.enable_amp checks and sets it)
         self._graph = None  # the recorded step (StepGraph) and what it was recorded for
-        self.opt_generator = self._optimizer(self.generator, self.recipe.lr_g)
-        self.opt_critic = self._optimizer(self.critic, self.recipe.lr_d)
+        on_gpu = self.device.type == "cuda"  # graph-safe there: step counts and the lr live on the GPU
+        self.opt_generator = make_optimizer(self.recipe, self.generator.parameters(), self.recipe.lr_g,
+                                            capturable=on_gpu)
+        self.opt_critic = make_optimizer(self.recipe, self.critic.parameters(), self.recipe.lr_d, capturable=on_gpu)
         self.steps = 0
         self.flush_every = flush_every
         self.threads = default_threads(self.device, self.generator, self.critic)
@@ -118,17 +120,6 @@ class Trainer:
         trainer.model_spec = spec
         trainer.data_name = (data, image_size) if isinstance(data, str) else None
         return trainer
-
-    def _optimizer(self, module, lr):
-        r = self.recipe
-        on_gpu = self.device.type == "cuda"  # graph-safe there: step counts and the lr live on the GPU
-        lr = torch.tensor(float(lr), device=self.device) if on_gpu else lr
-        if r.optimizer == "rmsprop":
-            return torch.optim.RMSprop(module.parameters(), lr=lr, capturable=on_gpu)
-        try:  # the fused kernel is ~15% faster on a CPU (benchmarks/); torch >= 2.4
-            return torch.optim.Adam(module.parameters(), lr=lr, betas=r.betas, fused=True, capturable=on_gpu)
-        except (TypeError, RuntimeError):
-            return torch.optim.Adam(module.parameters(), lr=lr, betas=r.betas, capturable=on_gpu)
 
     # ---- one step of the algorithm -------------------------------------------------------
     def noise(self, n: int) -> torch.Tensor:
@@ -154,22 +145,11 @@ class Trainer:
         return generator_update(generator, critic, self.opt_generator, self.noise(recipe.batch_size),
                                 loss=recipe.loss)
 
-    def n_critic_now(self, recipe: Recipe, step: int | None = None) -> int:
-        """n_critic, or 100 in the WGAN code's warm-up (first 25 steps) and every 500th step."""
-        step = self.steps if step is None else step
-        if recipe.wgan_schedule and (step < 25 or step % 500 == 0):
-            return 100
-        return recipe.n_critic
-
     def schedule_lr(self, recipe: Recipe):
         """Set both optimisers' learning rates to the recipe's, times its decay at this step."""
         factor = recipe.lr_factor(self.steps)
-        for opt, lr in ((self.opt_generator, recipe.lr_g), (self.opt_critic, recipe.lr_d)):
-            for group in opt.param_groups:
-                if isinstance(group["lr"], torch.Tensor):  # on a GPU: in place, read by the graph
-                    group["lr"].fill_(lr * factor)
-                else:
-                    group["lr"] = lr * factor
+        set_lr(self.opt_generator, recipe.lr_g * factor)
+        set_lr(self.opt_critic, recipe.lr_d * factor)
 
     def generator_iteration(self, recipe: Recipe, n_critic: int) -> torch.Tensor:
         """n_critic critic updates, then one generator update (the papers' pseudocode).
@@ -185,7 +165,7 @@ class Trainer:
     def step(self):
         """One generator step after n_critic critic steps, recorded as a CUDA graph on a GPU."""
         recipe = self.recipe  # read once: the dashboard may change it between steps
-        n_critic = self.n_critic_now(recipe)
+        n_critic = recipe.n_critic_at(self.steps)  # the WGAN code's warm-up: 100
         self.schedule_lr(recipe)
         with cudnn_autotuned(self.device):
             if self.use_cuda_graphs and n_critic == recipe.n_critic:  # WGAN warm-up steps run eagerly

@@ -24,7 +24,7 @@ import torch
 from .lipschitz import clip_weights_, gradient_penalty, interpolate_gradient_norms, penalty_from_norms
 from .losses import LOSSES
 
-__all__ = ["critic_update", "generator_update", "frozen", "DIAGNOSE_SAMPLES"]
+__all__ = ["critic_update", "generator_update", "make_optimizer", "set_lr", "frozen", "DIAGNOSE_SAMPLES"]
 
 #: without a penalty, ||∇C(x_hat)|| is only a diagnostic: measured on at most this many interpolates
 DIAGNOSE_SAMPLES = 64
@@ -93,6 +93,33 @@ def generator_update(generator, critic, optimizer, z, *, loss="wasserstein") -> 
     # update
     optimizer.step()
     return loss_g.detach()
+
+
+def make_optimizer(recipe, params, lr: float, *, capturable: bool = False) -> torch.optim.Optimizer:
+    """The recipe's optimiser over ``params``: RMSprop (WGAN) or Adam with the recipe's betas.
+
+    Adam is torch's fused kernel where this torch has it (~15% faster on a CPU, benchmarks/).
+    ``capturable`` (a CUDA graph replays the step): the learning rate becomes a 0-d tensor on the
+    parameters' device, which :func:`set_lr` fills in place.
+    """
+    params = list(params)
+    if capturable:
+        lr = torch.tensor(float(lr), device=params[0].device)
+    if recipe.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, capturable=capturable)
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=recipe.betas, fused=True, capturable=capturable)
+    except (TypeError, RuntimeError):  # no fused Adam for these parameters or in this torch
+        return torch.optim.Adam(params, lr=lr, betas=recipe.betas, capturable=capturable)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float):
+    """Set every group's learning rate to ``lr`` (in place where it is a tensor a CUDA graph reads)."""
+    for group in optimizer.param_groups:
+        if isinstance(group["lr"], torch.Tensor):
+            group["lr"].fill_(lr)
+        else:
+            group["lr"] = lr
 
 
 def _loss_pair(loss: str):

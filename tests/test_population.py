@@ -247,7 +247,7 @@ def test_device_rng_step_reads_nothing_back_to_the_host(monkeypatch):
 
     groups = [(pop, group) for pop in pops for group in pop.groups]
     for _, group in groups:
-        for opt in (group.opt_g, group.opt_d):
+        for opt in (group.opt_generator, group.opt_critic):
             monkeypatch.setattr(opt, "step", unchecked(opt.step))
     for name in SYNCS:
         monkeypatch.setattr(torch.Tensor, name, no_sync)
@@ -261,7 +261,7 @@ def test_cuda_device_rng_is_recorded_as_a_graph_and_equals_eager_steps():
     pop = Population.from_grid("wgan-gp-toy", seeds=[0, 1], n_critic=[1, 5], device="cuda", rng="device")
     rms = Population.from_zip("wgan-toy", seeds=[0, 1], clip=[0.01, 0.05], device="cuda", rng="device")
     for group in pop.groups + rms.groups:
-        for opt in (group.opt_g, group.opt_d):
+        for opt in (group.opt_generator, group.opt_critic):
             assert opt.defaults["capturable"]
             assert all(isinstance(g["lr"], torch.Tensor) and g["lr"].is_cuda for g in opt.param_groups)
     pop.train(20, progress=False)

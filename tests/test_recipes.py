@@ -94,3 +94,11 @@ def test_numpy_numbers_are_stored_as_plain_python_numbers():
     assert type(r.lr_g) is float and r.lr_g == 0.5
     assert r.betas == (0.5, 0.0) and all(type(b) is float for b in r.betas)
     assert type(Recipe("mine", gp_lambda=1).gp_lambda) is int  # an int stays an int (labels print it as 1)
+
+
+def test_the_wgan_schedule_is_100_critic_updates_in_the_warm_up_and_every_500th_step():
+    """WGAN's released code: Diters = 100 while gen_iterations < 25 or gen_iterations % 500 == 0."""
+    wgan, off = get_recipe("wgan", wgan_schedule=True), get_recipe("wgan")
+    expected = [100 if (t < 25 or t % 500 == 0) else wgan.n_critic for t in range(1200)]
+    assert [wgan.n_critic_at(t) for t in range(1200)] == expected
+    assert {off.n_critic_at(t) for t in range(1200)} == {off.n_critic}  # the schedule off: n_critic always

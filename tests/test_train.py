@@ -62,11 +62,11 @@ def test_n_critic_counts_critic_updates():
 
 def test_wgan_schedule_uses_100_critic_steps_early():
     t = small_trainer("wgan-toy", wgan_schedule=True)
-    assert t.n_critic_now(t.recipe) == 100
+    assert t.recipe.n_critic_at(t.steps) == 100
     t.steps = 25
-    assert t.n_critic_now(t.recipe) == t.recipe.n_critic
+    assert t.recipe.n_critic_at(t.steps) == t.recipe.n_critic
     t.steps = 500
-    assert t.n_critic_now(t.recipe) == 100
+    assert t.recipe.n_critic_at(t.steps) == 100
 
 
 def test_clipping_is_applied_every_critic_step():

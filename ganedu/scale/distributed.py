@@ -258,7 +258,7 @@ def count_real_images(trainer):
 
     def images() -> int:
         recipe = trainer.recipe
-        return recipe.batch_size * sum(trainer.n_critic_now(recipe, t) for t in range(start, trainer.steps))
+        return recipe.batch_size * sum(recipe.n_critic_at(t) for t in range(start, trainer.steps))
 
     return images
 

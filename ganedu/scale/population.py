@@ -149,7 +149,7 @@ class Population:
     def _group_step(self, g: int, group: Group) -> torch.Tensor:
         """One group's step; with ``rng="device"`` on CUDA, replayed from a CUDA graph (``ganedu.scale.cuda_graph``)."""
         step = self.steps
-        if not self.graphs or group.n_critic_now(step) != group.shape.n_critic:  # WGAN warm-up: eager
+        if not self.graphs or group.shape.n_critic_at(step) != group.shape.n_critic:  # WGAN warm-up: eager
             return group.step(step, self.stream)
         key = tuple(group.members)                        # a diverged member leaves: record again
         if g not in self._graphs or self._graphs[g][0] != key:

@@ -22,7 +22,7 @@ from torch import nn
 from ..data import sample_toy
 from ..lipschitz import gradient_norms, input_gradient, interpolate, penalty_from_norms
 from ..losses import LOSSES
-from ..updates import DIAGNOSE_SAMPLES, frozen
+from ..updates import DIAGNOSE_SAMPLES, frozen, make_optimizer, set_lr
 
 __all__ = ["StackedMLP", "member_penalties", "HostStreams", "DeviceStream", "Group"]
 
@@ -163,21 +163,10 @@ class Group:
         self.generators, self.critics = generators, critics        # all members' own modules
         self.G = StackedMLP([generators[k] for k in self.members])
         self.C = StackedMLP([critics[k] for k in self.members])
-        self.opt_g = self._optimizer(self.G, self.shape.lr_g, graph_ready)
-        self.opt_d = self._optimizer(self.C, self.shape.lr_d, graph_ready)
+        # one optimiser over the stacked weights is one per member: Adam and RMSprop update each weight alone
+        self.opt_generator = make_optimizer(self.shape, self.G.parameters(), self.shape.lr_g, capturable=graph_ready)
+        self.opt_critic = make_optimizer(self.shape, self.C.parameters(), self.shape.lr_d, capturable=graph_ready)
         self.refresh()
-
-    def _optimizer(self, stacked, lr, graph_ready):
-        """torch's Adam (fused where available, as the Trainer) or RMSprop, over the stacked parameters."""
-        if graph_ready:                                            # a 0-d device tensor, set with fill_
-            lr = torch.tensor(float(lr), device=stacked.stacked[0].device)
-        if self.shape.optimizer == "rmsprop":
-            return torch.optim.RMSprop(stacked.parameters(), lr=lr, capturable=graph_ready)
-        try:
-            return torch.optim.Adam(stacked.parameters(), lr=lr, betas=self.shape.betas, fused=True,
-                                    capturable=graph_ready)
-        except (TypeError, RuntimeError):
-            return torch.optim.Adam(stacked.parameters(), lr=lr, betas=self.shape.betas, capturable=graph_ready)
 
     def refresh(self):
         """Per-member hyperparameters as device tensors, for the members still training."""
@@ -197,7 +186,7 @@ class Group:
     def drop(self, k: int):
         """Stop training member ``k``: its slice leaves the stacked weights and the optimiser states."""
         keep = [i for i, m in enumerate(self.members) if m != k]
-        for stacked, opt in ((self.G, self.opt_g), (self.C, self.opt_d)):
+        for stacked, opt in ((self.G, self.opt_generator), (self.C, self.opt_critic)):
             for i, p in enumerate(stacked.stacked):
                 q = nn.Parameter(p.detach()[keep].clone())
                 state = opt.state.pop(p, {})
@@ -208,21 +197,10 @@ class Group:
         self.members.remove(k)
         self.refresh()
 
-    def n_critic_now(self, step: int) -> int:
-        """n_critic, or 100 in the WGAN code's warm-up (first 25 steps) and every 500th step."""
-        if self.shape.wgan_schedule and (step < 25 or step % 500 == 0):
-            return 100
-        return self.shape.n_critic
-
     def schedule_lr(self, step: int):
         """The members' learning rates times their decay factor at this step (Recipe.lr_factor)."""
-        for opt, lr in ((self.opt_g, self.shape.lr_g), (self.opt_d, self.shape.lr_d)):
-            value = lr * self.shape.lr_factor(step)
-            for group in opt.param_groups:
-                if isinstance(group["lr"], torch.Tensor):
-                    group["lr"].fill_(value)
-                else:
-                    group["lr"] = value
+        set_lr(self.opt_generator, self.shape.lr_g * self.shape.lr_factor(step))
+        set_lr(self.opt_critic, self.shape.lr_d * self.shape.lr_factor(step))
 
     def critic_step(self, stream, diagnose: bool):
         """One update of every member's critic. Returns stats ``(K, 4)``: loss, W estimate, gp, mean norm."""
@@ -246,10 +224,10 @@ class Group:
         if penalised:
             loss = loss + self.gp_lambda * gp                                 # + λ_k GP_k
         # backward: the sum of the members' losses gives each member its own gradient
-        self.opt_d.zero_grad(set_to_none=True)
+        self.opt_critic.zero_grad(set_to_none=True)
         loss.sum().backward()
         # update, then each member's constraint
-        self.opt_d.step()
+        self.opt_critic.step()
         if self.clip is not None:
             self.C.clamp_(self.clip)                                          # w <- clip(w, -c_k, c_k)
         w_estimate = real_scores.mean(1) - fake_scores.mean(1)                # E C_k(x) - E C_k(G_k(z))
@@ -265,10 +243,10 @@ class Group:
             fake_scores = self.C(self.G(z)).squeeze(-1)                       # (K, B)
             loss = torch.vmap(g_loss_fn)(fake_scores)                         # (K,)
             # backward
-            self.opt_g.zero_grad(set_to_none=True)
+            self.opt_generator.zero_grad(set_to_none=True)
             loss.sum().backward()
         # update
-        self.opt_g.step()
+        self.opt_generator.step()
         return loss.detach()
 
     def step(self, step: int, stream) -> torch.Tensor:
@@ -278,7 +256,7 @@ class Group:
         data-dependent branches, so it can be captured in a CUDA graph (the learning rates are device
         tensors that ``schedule_lr`` fills between replays; one graph per n_critic).
         """
-        n_critic = self.n_critic_now(step)
+        n_critic = self.shape.n_critic_at(step)
         for t in range(n_critic):
             stats = self.critic_step(stream, diagnose=t == n_critic - 1)
         g_loss = self.generator_step(stream)
