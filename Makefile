@@ -32,14 +32,14 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
 	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
-# Two pytest workers on one thread each (a 2-core laptop or CI box); each notebook's cells stay on one
-# worker and the long tests spread over both (--dist loadgroup, tests/conftest.py); then the
-# training-outcome tests again on PyTorch's portable CPU kernels (mk/kernels.mk) and the widget tests
-# again under ipywidgets 7.7.1.
+# Two pytest workers on one thread each (a 2-core laptop or CI box); nbval keeps each notebook's
+# cells on one worker (--dist loadscope); then the training-outcome tests again on PyTorch's portable
+# CPU kernels (mk/kernels.mk, one test at a time per worker) and the widget tests again under
+# ipywidgets 7.7.1.
 TEST_WORKERS ?= 2
 test: setup
 	GANEDU_QUICK=1 MPLBACKEND=Agg OMP_NUM_THREADS=1 $(PY) -m pytest tests notebooks --nbval-lax \
-		-n $(TEST_WORKERS) --dist loadgroup -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
+		-n $(TEST_WORKERS) --dist loadscope -p no:cacheprovider --durations=15 $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-kernels
 	$(MAKE) --no-print-directory test-widgets7
 

@@ -23,21 +23,3 @@ def pytest_report_header(config):
     asked = os.environ.get("ATEN_CPU_CAPABILITY")
     return f"torch CPU kernels: {torch.backends.cpu.get_cpu_capability()} (ATEN_CPU_CAPABILITY={asked or 'unset'})"
 
-
-def pytest_collection_modifyitems(config, items):
-    """How ``make test`` shares tests between its two workers (``--dist loadgroup``).
-
-    A notebook's cells stay together, in order, on one worker (nbval runs them in one kernel), and so do
-    the tests of one module (they share module fixtures); the long tests (``slow``, ``training_outcome``)
-    go one by one to whichever worker is free, so that two long runs of one module overlap. The
-    ``slow`` ones are queued first (a stable sort: notebook cells keep their order), so that neither
-    worker is left alone with a long test at the end.
-    """
-    import pytest
-
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        if not path.endswith(".ipynb") and (item.get_closest_marker("slow") or item.get_closest_marker("training_outcome")):
-            continue
-        item.add_marker(pytest.mark.xdist_group(path))
