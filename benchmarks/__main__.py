@@ -245,6 +245,10 @@ def _headline(results):
             lines.append(f"- {gpu['device']}: dcgan {size}, batch 128: {rows['ganedu (fp32)']['vs_tutorial']:.2f}x the "
                          f"PyTorch DCGAN tutorial loop's images/s in float32, "
                          f"{rows['ganedu (--amp --channels-last)']['vs_tutorial']:.2f}x with --amp --channels-last")
+    pop = (results.get("population", {}).get("result") or {}).get("cuda") or {}
+    if "per_member_speedup" in pop:
+        lines.append(f"- {pop['gpu']}: a population of {pop['members']} wgan-gp-toy runs trains "
+                     f"{pop['per_member_speedup']:.1f}x faster per member than one run (both as CUDA graphs)")
     return (["## Headline", ""] + lines + [""]) if lines else []
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every GPU measurement and the CUDA tests in one run (the GPU machine is lent for minutes and has
 # no network). Usage, from the repository root on a machine with CUDA and torch installed:
-#   OUT=/some/folder bash benchmarks/gpu_session.sh [parts...]   parts: tests bench cli population literature
+#   OUT=/some/folder bash benchmarks/gpu_session.sh [parts...]   parts: tests bench cli population literature profile
 # Each part has its own time limit and log under $OUT; a part that fails does not stop the others.
 set -u
 OUT=${OUT:-gpu-out}
@@ -13,9 +13,10 @@ parts=${*:-tests bench cli population literature}
 for part in $parts; do
   start=$(date +%s)
   case $part in
-    tests) timeout 300 $PY -m pytest tests/test_cuda.py tests/test_population.py -q -p no:cacheprovider -rs \
+    tests) timeout 300 $PY -m pytest tests/test_cuda.py tests/test_population.py -k "cuda or graph" -q -p no:cacheprovider -rs \
              --durations=5 >"$OUT/tests.log" 2>&1 ;;
     bench) timeout 420 $PY -m benchmarks --only gpu --out "$OUT/bench" >"$OUT/bench.log" 2>&1 ;;
+    profile) timeout 240 $PY -m benchmarks.profile_population >"$OUT/profile.log" 2>&1 ;;
     population) timeout 240 $PY -m benchmarks --only population --out "$OUT/bench" >"$OUT/population.log" 2>&1 ;;
     literature) timeout 240 $PY -m benchmarks --only literature --out "$OUT/bench" >"$OUT/literature.log" 2>&1 ;;
     cli) ( cd /tmp && rm -rf cli300 && /usr/bin/time -v timeout 180 $PY -m ganedu train dcgan --data digits --image-size 32 \

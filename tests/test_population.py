@@ -155,6 +155,22 @@ def test_a_diverging_member_is_reported_and_frozen_while_the_others_train():
     assert rows[1]["status"].startswith("diverged") and rows[0]["status"] == "ok"
 
 
+def test_a_member_that_diverges_later_goes_back_to_its_last_flushed_weights():
+    pop = Population.from_zip("wgan-gp-toy", seeds=[0, 1, 2], device="cpu", flush_every=3, **SMALL)
+    pop.train(3, progress=False)                                    # flushed at step 3: the last good state
+    good = pop.member(1)
+    with torch.no_grad():
+        pop.groups[0].C.stacked[0][1].fill_(float("nan"))           # member 1's critic breaks at step 4
+    with pytest.warns(RuntimeWarning, match=r"member 1 .*diverged.*at step 4.*frozen at step 3"):
+        pop.train(3, progress=False)
+    assert list(pop.diverged) == [1] and pop.groups[0].members == [0, 2]
+    for ours, before in zip(pop.member(1), good):
+        for p, q in zip(ours.parameters(), before.parameters()):
+            torch.testing.assert_close(p, q)
+    assert pop.history[1]["step"] == [1, 2, 3]
+    _assert_member_equals(pop, 2, _trainer_run(pop.members[2][0], 2, 6))   # the others train on
+
+
 def test_summary_and_evaluate_give_one_row_per_member():
     pop = Population.from_grid("wgan-gp-toy", seeds=[0, 1], gp_lambda=[0.1, 1.0], device="cpu", **SMALL)
     pop.train(3, progress=False)

@@ -174,6 +174,7 @@ class Population:
                 continue
             stats = torch.stack([s[g] for _, _, s in self._pending]).cpu()  # (steps, K_g, 5)
             finite = torch.isfinite(stats[..., :3]).all(-1)                  # (steps, K_g)
+            per_member = stats.permute(1, 2, 0).tolist()                     # [K_g][5][steps]
             for i, k in enumerate(list(group.members)):
                 if not finite[:, i].all():
                     self._freeze(group, k, steps[int((~finite[:, i]).nonzero()[0])])
@@ -181,15 +182,14 @@ class Population:
                 history = self._history[k]
                 history["step"] += steps
                 history["time"] += times
-                for j, key in enumerate(HISTORY_KEYS):
-                    history[key] += stats[:, i, j].tolist()
+                for key, values in zip(HISTORY_KEYS, per_member[i]):
+                    history[key] += values
         self._pending.clear()
         self._last_good = self._snapshot()
 
     def _freeze(self, group: Group, k: int, bad_step: int):
-        good_step, generator, critic = self._last_good[k]
-        self.generators[k].load_state_dict(generator)
-        self.critics[k].load_state_dict(critic)
+        good_step, members, snapshot = self._last_good[group]
+        group.restore(snapshot, members.index(k), self.generators[k], self.critics[k])
         group.drop(k)
         self.diverged[k] = _divergence_message(k, self.members[k], bad_step, good_step, self.varying_fields())
         self._history[k]["events"].append({"step": bad_step, "name": "diverged", "value": self.diverged[k]})
@@ -202,11 +202,9 @@ class Population:
                 group.write_back()
 
     def _snapshot(self) -> dict:
-        """member -> (steps, generator weights, critic weights), for the members still training."""
-        self._sync()
-        return {k: (self.steps, copy.deepcopy(self.generators[k].state_dict()),
-                    copy.deepcopy(self.critics[k].state_dict()))
-                for group in self.groups for k in group.members}
+        """group -> (steps, its members, a copy of its stacked weights): the last good state, kept on
+        the device (a few copies per group, however many members)."""
+        return {group: (self.steps, list(group.members), group.snapshot()) for group in self.groups if group.members}
 
     @property
     def history(self) -> list:

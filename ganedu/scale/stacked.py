@@ -183,6 +183,19 @@ class Group:
         self.G.write_to([self.generators[k] for k in self.members])
         self.C.write_to([self.critics[k] for k in self.members])
 
+    @torch.no_grad()
+    def snapshot(self) -> list:
+        """A copy of the stacked weights (generator's, then critic's), for a roll-back."""
+        return [p.detach().clone() for p in (*self.G.stacked, *self.C.stacked)]
+
+    @torch.no_grad()
+    def restore(self, snapshot: list, i: int, generator, critic):
+        """Write slice ``i`` of a :meth:`snapshot` into one member's own generator and critic."""
+        own = [p for net in (generator, critic) for layer in net.net if isinstance(layer, nn.Linear)
+               for p in (layer.weight, layer.bias)]
+        for mine, saved in zip(own, snapshot, strict=True):
+            mine.copy_(saved[i])
+
     def drop(self, k: int):
         """Stop training member ``k``: its slice leaves the stacked weights and the optimiser states."""
         keep = [i for i, m in enumerate(self.members) if m != k]
