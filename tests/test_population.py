@@ -74,6 +74,23 @@ def test_wgan_schedule_and_other_datasets_match_the_trainer(data, overrides):
         _assert_member_equals(pop, k, trainer)
 
 
+def test_spectral_norm_members_equal_their_trainer_runs_and_their_own_layers():
+    """sngan-toy: stacked W / sigma(W) with one power-iteration vector u per member and layer."""
+    pop = Population.from_zip("sngan-toy", seeds=[0, 1, 2], lr_d=[1e-3, 1e-3, 2e-3], device="cpu",
+                              flush_every=4, **SMALL)
+    assert sorted(g.members for g in pop.groups) == [[0, 1], [2]]
+    pop.train(6, progress=False)
+    for k, (recipe, seed) in enumerate(pop.members):
+        trainer = _trainer_run(recipe, seed, 6)
+        _assert_member_equals(pop, k, trainer)                       # weights, u buffers, history
+    # the stacked critic scores like each member's own spectral-normalised critic (eval: u held)
+    group = pop.groups[0]
+    group.C.eval()
+    x = torch.randn(2, 5, 2)
+    _, critic = pop.member(1)
+    torch.testing.assert_close(group.C(x)[1].squeeze(-1), critic.eval()(x[1]))
+
+
 def test_from_grid_and_from_zip_build_the_members_in_order():
     pop = Population.from_grid("wgan-gp-toy", seeds=[0, 1, 2], gp_lambda=[0.1, 1.0, 10.0], n_critic=[1, 5],
                                device="cpu", **SMALL)
@@ -194,7 +211,8 @@ def test_summary_and_evaluate_give_one_row_per_member():
     (ValueError, lambda: Population.from_grid(gp_lambda=[], device="cpu"), "gp_lambda must be a non-empty list"),
     (TypeError, lambda: Population(["wgan-gp-toy"], device="cpu"), r"members\[0\] must be a \(recipe, seed\) pair"),
     (ValueError, lambda: Population([("wgan-gp-toy", -1)], device="cpu"), r"members\[0\]: seed must be an integer >= 0"),
-    (ValueError, lambda: Population([("sngan-toy", 0)], device="cpu"), "a population vectorises plain MLPs"),
+    (ValueError, lambda: Population([(get_recipe("wgan-gp-toy", critic_norm="layer"), 0)], device="cpu"),
+     "a population vectorises MLPs"),
     (ValueError, lambda: Population([("wgan-gp-toy", 0)], device="cpu", rng="gpu"), "rng must be"),
     (TypeError, lambda: Population.from_grid(seeds=3, device="cpu"), "seeds must be a non-empty list, got 3"),
     (ValueError, lambda: Population([("wgan-gp-toy", 0)], device="cpu", pool_size=0), "pool_size must be an integer >= 1"),

@@ -281,10 +281,10 @@ def _check_member(i, member):
     if len(member) != 2:
         raise ValueError(f"members[{i}] must be a (recipe, seed) pair, got {member!r}")
     recipe, seed = get_recipe(member[0]), check_int(f"members[{i}]: seed", member[1], min=0)
-    if recipe.model not in ("auto", "mlp") or recipe.spectral_norm or recipe.critic_norm not in ("auto", "none"):
-        raise ValueError(f"members[{i}] ({recipe.name}): a population vectorises plain MLPs; it has model="
-                         f"{recipe.model!r}, spectral_norm={recipe.spectral_norm}, critic_norm="
-                         f"{recipe.critic_norm!r} (train it with a Trainer)")
+    if recipe.model not in ("auto", "mlp") or recipe.critic_norm not in ("auto", "none", "spectral"):
+        raise ValueError(f"members[{i}] ({recipe.name}): a population vectorises MLPs (plain or with spectral "
+                         f"norm); it has model={recipe.model!r}, critic_norm={recipe.critic_norm!r} (train it "
+                         "with a Trainer)")
     return recipe, seed
 
 

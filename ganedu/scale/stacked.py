@@ -20,7 +20,10 @@ import torch
 from torch import nn
 
 from ..data import sample_toy
-from ..lipschitz import gradient_norms, input_gradient, interpolate, penalty_from_norms
+from torch.nn.utils import parametrize
+
+from ..lipschitz import (SpectralNormParam, gradient_norms, input_gradient, interpolate, penalty_from_norms,
+                         power_iteration)
 from ..losses import LOSSES
 from ..updates import DIAGNOSE_SAMPLES, frozen, make_optimizer, set_lr
 
@@ -38,16 +41,25 @@ class StackedMLP(nn.Module):
     stacked tensors are what the optimiser updates (an elementwise optimiser on them is K separate
     optimisers); :meth:`write_to` copies member k's slice back into its own ``MLPGenerator`` /
     ``MLPCritic``.
+
+    A layer under ``ganedu.lipschitz.spectral_norm`` is stacked too: its unnormalised weights
+    ``(K, out, in)`` and its power-iteration vectors ``u`` ``(K, out)``; every forward pass in
+    training mode runs ``lipschitz.power_iteration`` for all K members at once (``torch.vmap``)
+    and uses :math:`W_k / \sigma(W_k)`, exactly as each member's own layer would.
     """
 
     def __init__(self, nets):
         super().__init__()
-        self.stacked, self.kinds = nn.ParameterList(), []
+        self.stacked, self.kinds, self.sn = nn.ParameterList(), [], []
         for layer_k in zip(*(net.net for net in nets)):          # layer i of every member
             if isinstance(layer_k[0], nn.Linear):
+                norm = _spectral_norm_of(layer_k[0])
                 for name in ("weight", "bias"):                   # (K, out, in) and (K, out)
-                    self.stacked.append(nn.Parameter(torch.stack([getattr(l, name).detach() for l in layer_k])))
-                self.kinds.append("linear")
+                    self.stacked.append(nn.Parameter(torch.stack([_own(l, name).detach() for l in layer_k])))
+                if norm is not None:                              # u (K, out), one vector per member
+                    self.register_buffer(f"u{len(self.sn)}", torch.stack([_spectral_norm_of(l).u for l in layer_k]))
+                    self.sn.append((norm.n_power_iterations, norm.eps))
+                self.kinds.append("linear" if norm is None else len(self.sn) - 1)
             elif isinstance(layer_k[0], ACTIVATIONS):
                 self.kinds.append(layer_k[0])                     # an activation, elementwise
             else:
@@ -57,19 +69,47 @@ class StackedMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         params = iter(self.stacked)
         for kind in self.kinds:
-            if kind == "linear":
-                W, b = next(params), next(params)
-                x = torch.baddbmm(b.unsqueeze(1), x, W.transpose(1, 2))  # (K, B, out) = b + x Wᵀ
-            else:
-                x = kind(x)
+            if isinstance(kind, nn.Module):
+                x = kind(x)                                       # an activation
+                continue
+            W, b = next(params), next(params)
+            if kind != "linear":                                  # spectral norm: W_k / sigma(W_k)
+                W = W / self._sigma(kind, W).view(-1, 1, 1)
+            x = torch.baddbmm(b.unsqueeze(1), x, W.transpose(1, 2))  # (K, B, out) = b + x Wᵀ
         return x
+
+    def _sigma(self, i: int, W: torch.Tensor) -> torch.Tensor:
+        """σ(W_k) for every member (K,), by ``lipschitz.power_iteration``; in training mode u moves."""
+        n_iter, eps = self.sn[i]
+        u = getattr(self, f"u{i}")
+        sigma, u_new = torch.vmap(lambda w, v: power_iteration(w, v, n_iter=n_iter if self.training else 0,
+                                                                eps=eps))(W, u)
+        if self.training:
+            with torch.no_grad():
+                u.copy_(u_new)
+        return sigma
+
+    def state_tensors(self) -> list:
+        """Every stacked tensor with a member axis first: the weights and biases, then the vectors u."""
+        return [*self.stacked, *(getattr(self, f"u{i}") for i in range(len(self.sn)))]
+
+    def keep(self, rows: list):
+        """Keep only the members at ``rows`` in the vectors u (the weights are the optimiser's: see Group.drop)."""
+        for i in range(len(self.sn)):
+            setattr(self, f"u{i}", getattr(self, f"u{i}")[rows].clone())
+
+    @staticmethod
+    def member_tensors(net) -> list:
+        """A member's own tensors in :meth:`state_tensors` order (its unnormalised weights, biases, u's)."""
+        linears = [layer for layer in net.net if isinstance(layer, nn.Linear)]
+        own = [_own(layer, name) for layer in linears for name in ("weight", "bias")]
+        return own + [_spectral_norm_of(layer).u for layer in linears if _spectral_norm_of(layer) is not None]
 
     @torch.no_grad()
     def write_to(self, nets):
-        """Copy slice k of every stacked parameter into ``nets[k]`` (its own Linear layers)."""
+        """Copy slice k of every stacked tensor into ``nets[k]`` (its own Linear layers)."""
         for k, net in enumerate(nets):
-            own = [p for layer in net.net if isinstance(layer, nn.Linear) for p in (layer.weight, layer.bias)]
-            for mine, theirs in zip(own, self.stacked):
+            for mine, theirs in zip(self.member_tensors(net), self.state_tensors(), strict=True):
                 mine.copy_(theirs[k])
 
     @torch.no_grad()
@@ -78,6 +118,24 @@ class StackedMLP(nn.Module):
         for p in self.stacked:
             bound = c.view(-1, *[1] * (p.ndim - 1))               # (K, 1, ...)
             p.copy_(torch.maximum(torch.minimum(p, bound), -bound))
+
+
+def _spectral_norm_of(layer: nn.Module):
+    """The ``lipschitz.SpectralNormParam`` on ``layer.weight``, or None."""
+    if not parametrize.is_parametrized(layer, "weight"):
+        return None
+    norms = [p for p in layer.parametrizations.weight if isinstance(p, SpectralNormParam)]
+    if len(norms) != 1 or len(layer.parametrizations.weight) != 1:
+        raise ValueError("StackedMLP stacks plain Linear layers or ganedu.lipschitz.spectral_norm ones, got "
+                         f"parametrisations {[type(p).__name__ for p in layer.parametrizations.weight]}")
+    return norms[0]
+
+
+def _own(layer: nn.Module, name: str) -> torch.Tensor:
+    """The layer's stored tensor: the unnormalised weight under spectral norm, else the parameter."""
+    if name == "weight" and parametrize.is_parametrized(layer, "weight"):
+        return layer.parametrizations.weight.original
+    return getattr(layer, name)
 
 
 def member_penalties(critic, x_hat: torch.Tensor, one_sided: torch.Tensor, *, any_one_sided: bool = True,
@@ -185,19 +243,18 @@ class Group:
 
     @torch.no_grad()
     def snapshot(self) -> list:
-        """A copy of the stacked weights (generator's, then critic's), for a roll-back."""
-        return [p.detach().clone() for p in (*self.G.stacked, *self.C.stacked)]
+        """A copy of the stacked tensors (generator's, then critic's), for a roll-back."""
+        return [t.detach().clone() for t in (*self.G.state_tensors(), *self.C.state_tensors())]
 
     @torch.no_grad()
     def restore(self, snapshot: list, i: int, generator, critic):
         """Write slice ``i`` of a :meth:`snapshot` into one member's own generator and critic."""
-        own = [p for net in (generator, critic) for layer in net.net if isinstance(layer, nn.Linear)
-               for p in (layer.weight, layer.bias)]
+        own = StackedMLP.member_tensors(generator) + StackedMLP.member_tensors(critic)
         for mine, saved in zip(own, snapshot, strict=True):
             mine.copy_(saved[i])
 
     def drop(self, k: int):
-        """Stop training member ``k``: its slice leaves the stacked weights and the optimiser states."""
+        """Stop training member ``k``: its slice leaves the stacked tensors and the optimiser states."""
         keep = [i for i, m in enumerate(self.members) if m != k]
         for stacked, opt in ((self.G, self.opt_generator), (self.C, self.opt_critic)):
             for i, p in enumerate(stacked.stacked):
@@ -207,6 +264,7 @@ class Group:
                                 for name, v in state.items()}      # Adam's moments (K, ...); step stays
                 stacked.stacked[i] = q
             opt.param_groups[0]["params"] = list(stacked.parameters())
+            stacked.keep(keep)
         self.members.remove(k)
         self.refresh()
 
