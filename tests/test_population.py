@@ -294,24 +294,31 @@ def test_device_rng_step_reads_nothing_back_to_the_host(monkeypatch):
 def test_cuda_device_rng_is_recorded_as_a_graph_and_equals_eager_steps():
     pop = Population.from_grid("wgan-gp-toy", seeds=[0, 1], n_critic=[1, 5], device="cuda", rng="device")
     rms = Population.from_zip("wgan-toy", seeds=[0, 1], clip=[0.01, 0.05], device="cuda", rng="device")
+    sn = Population.from_grid("sngan-toy", seeds=[0, 1], device="cuda", rng="device")
     for group in pop.groups + rms.groups:
         for opt in (group.opt_generator, group.opt_critic):
             assert opt.defaults["capturable"]
             assert all(isinstance(g["lr"], torch.Tensor) and g["lr"].is_cuda for g in opt.param_groups)
     pop.train(20, progress=False)
     rms.train(5, progress=False)
+    sn.train(10, progress=False)
     assert all(torch.isfinite(torch.tensor(h["d_loss"])).all() and len(h["step"]) == 20 for h in pop.history)
     assert [max(p.abs().max().item() for p in rms.member(k)[1].parameters()) for k in range(2)] == \
         pytest.approx([0.01, 0.05])
     # the steps replayed from CUDA graphs equal the same population stepping eagerly
     assert pop._graphs and all(g.recorded and g.failed is None for _, g in pop._graphs.values())
+    assert sn._graphs and all(g.recorded and g.failed is None for _, g in sn._graphs.values())
     eager = Population.from_grid("wgan-gp-toy", seeds=[0, 1], n_critic=[1, 5], device="cuda", rng="device")
-    eager.graphs = False
+    sn_eager = Population.from_grid("sngan-toy", seeds=[0, 1], device="cuda", rng="device")
+    eager.graphs = sn_eager.graphs = False
     eager.train(20, progress=False)
-    for k in range(len(pop.members)):
-        for net in (0, 1):
-            for p, q in zip(pop.member(k)[net].parameters(), eager.member(k)[net].parameters()):
-                torch.testing.assert_close(p, q)
+    sn_eager.train(10, progress=False)
+    for graphed, stepped in ((pop, eager), (sn, sn_eager)):
+        for k in range(len(graphed.members)):
+            for net in (0, 1):                                       # weights and spectral-norm vectors u
+                for p, q in zip(graphed.member(k)[net].state_dict().values(),
+                                stepped.member(k)[net].state_dict().values()):
+                    torch.testing.assert_close(p, q)
 
 
 def test_benchmark_section_runs_tiny(tmp_path):

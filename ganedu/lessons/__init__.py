@@ -4,6 +4,7 @@
 - ``fixed_critic``  critics trained against fixed samples (notebooks 03, 04, 05): estimates of W1
 - ``showdown``      notebook 07's comparison of recipes on the same data, seeds and budget
 - ``records``       results recorded once by ``make record`` and read by the notebooks
+- ``ten_trials``    notebook 07's record: every toy recipe x 10 seeds on the ring and the grid
 - ``exercises``     the exercise checks: ``exercises.check_<name>(...)``
 
 The dashboard (``ganedu.widgets``) and the figures (``ganedu.plot``) serve the lessons too; they

@@ -25,6 +25,7 @@ import torch
 
 from ganedu import torch_threads
 from ganedu.checks import check_choice
+from ganedu.lessons import ten_trials
 
 RECORDED_DIR = pathlib.Path(__file__).parent / "recorded"
 
@@ -43,8 +44,8 @@ LAMBDA_GRID = dict(
 TINY = dict(steps=4, every=2, seeds=[0], gp_lambda=[0.1, 10.0], n_eval=200, w1_points=100)
 
 
-def machine() -> dict:
-    """The CPU model, the platform, torch's version and the CPU kernels it uses."""
+def machine(device: str = "cpu") -> dict:
+    """The CPU model, the platform, torch's version, the CPU kernels it uses, and the GPU if ``device`` is one."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
@@ -55,7 +56,8 @@ def machine() -> dict:
         pass
     capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "unknown")()
     return {"cpu": cpu, "platform": platform.platform(), "python": platform.python_version(),
-            "torch": torch.__version__, "cpu_capability": capability, "threads": torch.get_num_threads()}
+            "torch": torch.__version__, "cpu_capability": capability, "threads": torch.get_num_threads(),
+            **({"gpu": torch.cuda.get_device_name(0)} if str(device).startswith("cuda") else {})}
 
 
 def lambda_grid_members(spec: dict) -> list:
@@ -85,7 +87,7 @@ def _grad_norms(critic, real, fake, seed):
     return gradient_norms(input_gradient(critic, x_hat, create_graph=False)).detach()
 
 
-def record_lambda_grid(spec: dict | None = None, progress: bool = True) -> dict:
+def record_lambda_grid(spec: dict | None = None, progress: bool = True, device: str = "cpu") -> dict:
     """Train the λ grid as one population; return the record (a JSON-ready dict)."""
     from ganedu.data import sample_toy
     from ganedu.metrics import w1_to_data
@@ -93,7 +95,7 @@ def record_lambda_grid(spec: dict | None = None, progress: bool = True) -> dict:
 
     spec = dict(LAMBDA_GRID if spec is None else spec)
     members, rows = lambda_grid_members(spec)
-    pop = Population(members, spec["data"], device="cpu")
+    pop = Population(members, spec["data"], device=device)
     checkpoints = []
 
     def checkpoint(p):
@@ -131,14 +133,16 @@ def record_lambda_grid(spec: dict | None = None, progress: bool = True) -> dict:
         "what": "notebook 05 section 5: WGAN-GP on 8 Gaussians, gp_lambda x n_critic x learning rate x seeds, "
                 "trained as one ganedu.scale.population.Population (each member exactly its own Trainer run)",
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-        "machine": machine(), "ganedu": __import__("ganedu").__version__,
+        "machine": machine(device), "ganedu": __import__("ganedu").__version__,
         "command": "python -m ganedu.lessons.records 05_lambda_grid", "seconds": round(seconds, 1),
         "spec": spec, "results": results,
         "diverged": {str(k): msg for k, msg in pop.diverged.items()},
     }
 
 
-RECORDS = {"05_lambda_grid": (record_lambda_grid, LAMBDA_GRID)}
+#: name -> (the function that trains it, its spec, the spec's --tiny overrides)
+RECORDS = {"05_lambda_grid": (record_lambda_grid, LAMBDA_GRID, TINY),
+           "07_ten_trials": (ten_trials.record, ten_trials.SPEC, ten_trials.TINY)}
 
 
 def path(name: str) -> pathlib.Path:
@@ -158,6 +162,8 @@ def load(name: str) -> dict:
 def label(record: dict) -> str:
     """"recorded on <cpu>, <date> (torch <version>)", the caption a notebook shows beside a record."""
     m = record["machine"]
+    if "gpu" in m:
+        return f"recorded on an {m['gpu']} GPU (host {m['cpu']}), {record['date']} (torch {m['torch']})"
     return f"recorded on {m['cpu']} ({m['threads']} thread, {m['cpu_capability']} kernels), {record['date']} (torch {m['torch']})"
 
 
@@ -265,16 +271,17 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=pathlib.Path, default=RECORDED_DIR, help="folder for <name>.json (default: ganedu/lessons/recorded)")
     parser.add_argument("--tiny", action="store_true", help="a few steps, one seed: checks the code path in seconds")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: fastest for these small MLPs)")
+    parser.add_argument("--device", default="cpu", help="where the populations train (default cpu; 07_ten_trials was made on cuda)")
     args = parser.parse_args(argv)
     for name in args.names:
         if name not in RECORDS:
             parser.error(f"unknown record {name!r}: choose from {', '.join(RECORDS)}")
     args.out.mkdir(parents=True, exist_ok=True)
     for name in args.names:
-        fn, spec = RECORDS[name]
-        spec = {**spec, **(TINY if args.tiny else {})}
+        fn, spec, tiny = RECORDS[name]
+        spec = {**spec, **(tiny if args.tiny else {})}
         with torch_threads(args.threads):
-            record = fn(spec)
+            record = fn(spec, device=args.device)
         if args.tiny:
             record["command"] += " --tiny"
         out = args.out / f"{name}.json"

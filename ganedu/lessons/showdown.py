@@ -262,16 +262,18 @@ def format_table(rows: list, columns=None, *, title: str | None = None) -> str:
     return "\n".join(([title] if title else []) + lines)
 
 
-def literature_table(ours: list) -> str:
-    """The quoted VEEGAN / PacGAN numbers, and ``ours`` (summary rows on 8gaussians / 25gaussians) below them."""
+def literature_table(ours: list, source: str = "ours (measured)") -> str:
+    """The quoted VEEGAN / PacGAN numbers, and ``ours`` (summary rows on 8gaussians / 25gaussians) below
+    them, labelled ``source``; rows with ``modes_se`` / ``hq_se`` (means over trials) show mean ± standard error."""
     rows = [dict(r, source=r["source"] + " (quoted)") for r in LITERATURE]
     by_recipe: dict = {}
     for r in ours:
         key = {"8gaussians": "ring", "ring": "ring", "25gaussians": "grid"}.get(r["data"])
         if key and r.get("modes") is not None:
-            entry = by_recipe.setdefault(r["recipe"], dict(source="ours (measured)", method=r["recipe"]))
-            entry[f"{key}_modes"] = f"{r['modes']:.1f}"
-            entry[f"{key}_hq"] = f"{r['hq']:.1%}"
+            entry = by_recipe.setdefault(r["recipe"], dict(source=source, method=r["recipe"]))
+            se = "modes_se" in r                      # means over trials: ± the standard error, as PacGAN
+            entry[f"{key}_modes"] = f"{r['modes']:.1f}" + (f"±{r['modes_se']:.1f}" if se else "")
+            entry[f"{key}_hq"] = f"{100 * r['hq']:.1f}" + (f"±{100 * r['hq_se']:.1f}" if se else "") + "%"
     rows += list(by_recipe.values())
     columns = [("source", "source", "{}"), ("method", "method", "{}"),
                ("ring_modes", "ring modes /8", "{}"), ("ring_hq", "ring HQ", "{}"),
