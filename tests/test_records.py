@@ -74,3 +74,53 @@ def test_unknown_record_is_explained():
         records.path("06_nothing")
     with pytest.raises(SystemExit):
         records.main(["06_nothing", "--tiny"])
+
+
+# ------------------------------------------------------------------------- notebook 07's ten trials
+from ganedu.lessons import ten_trials  # noqa: E402
+
+
+def test_shipped_ten_trials_are_complete_and_made_with_the_current_spec():
+    """One run per (dataset, recipe, seed) of ten_trials.SPEC, scored at every checkpoint; remade if SPEC changes."""
+    path = records.path("07_ten_trials")
+    assert path.exists() and path.stat().st_size <= 200 * 1024
+    record = records.load("07_ten_trials")
+    spec = ten_trials.SPEC
+    assert record["spec"] == json.loads(json.dumps(spec)) and "--tiny" not in record["command"]
+    got = sorted((r["data"], r["recipe"], r["seed"]) for r in record["results"])
+    assert got == sorted(itertools.product(spec["runs"], spec["recipes"], spec["seeds"]))
+    for r in record["results"]:
+        run = spec["runs"][r["data"]]
+        assert [t["step"] for t in r["trajectory"]] == list(range(run["every"], run["steps"] + 1, run["every"]))
+        n_modes = 8 if r["data"] == "8gaussians" else 25
+        assert all(0 <= t["modes"] <= n_modes and 0 <= t["hq"] <= 1 and t["w1"] > 0 for t in r["trajectory"])
+    assert "GPU" in records.label(record) and record["machine"]["gpu"] in records.label(record)
+
+
+def test_ten_trials_members_give_only_a_decaying_recipe_the_dataset_horizon():
+    pairs = ten_trials.members(ten_trials.SPEC, "25gaussians")
+    assert len(pairs) == len(ten_trials.SPEC["recipes"]) * len(ten_trials.SPEC["seeds"])
+    decaying = {r.name: (r.lr_decay_steps, r.lr_floor) for r, _ in pairs if r.lr_decay_steps}
+    assert decaying == {"wgan-gp-toy": (10000, 0.01)}
+    ring = {r.name: r.lr_decay_steps for r, _ in ten_trials.members(ten_trials.SPEC, "8gaussians")}
+    assert ring["wgan-gp-toy"] == 3000 and ring["gan-toy"] == 0
+
+
+def test_ten_trials_summary_matches_a_loop_over_the_results():
+    record = records.load("07_ten_trials")
+    for step, data in ((None, None), (5000, "25gaussians")):
+        rows = ten_trials.summarize(record, step=step, data=data)
+        assert len(rows) == len(ten_trials.SPEC["recipes"]) * (2 if data is None else 1)
+        for row in rows:
+            runs = [r for r in record["results"] if (r["data"], r["recipe"]) == (row["data"], row["recipe"])]
+            points = [r["trajectory"][-1] if step is None else
+                      [t for t in r["trajectory"] if t["step"] == step][0] for r in runs]
+            hq = [p["hq"] for p in points]
+            assert row["trials"] == len(runs) == 10
+            assert row["hq"] == pytest.approx(sum(hq) / len(hq))
+            assert row["hq_se"] == pytest.approx(statistics.stdev(hq) / len(hq) ** 0.5)
+            assert row["hq_worst"] == min(hq) and row["modes_worst"] == min(p["modes"] for p in points)
+            assert row["w1_worst"] == max(p["w1"] for p in points)
+    table = __import__("ganedu.lessons.showdown", fromlist=["x"]).literature_table(
+        ten_trials.literature_rows(record), source="ours (recorded)")
+    assert "wgan-gp-toy (10 trials)" in table and "ours (recorded)" in table and "±" in table.splitlines()[-1]

@@ -81,11 +81,14 @@ def record(spec: dict | None = None, progress: bool = True, device: str = "cpu")
     }
 
 
-def summarize(record: dict, step: int | None = None) -> list:
-    """One row per (data, recipe): mean, standard error and worst seed of modes and HQ, mean W1, at
-    ``step`` (default: each run's last checkpoint). Standard error = sd / sqrt(trials), as PacGAN reports."""
+def summarize(record: dict, step: int | None = None, data: str | None = None) -> list:
+    """One row per (data, recipe): mean, standard error and worst seed of modes, HQ and W1, at ``step``
+    (default: each run's last checkpoint), for every dataset or only ``data``. Standard error =
+    sd / sqrt(trials), as PacGAN reports."""
     cells = {}
     for row in record["results"]:
+        if data is not None and row["data"] != data:
+            continue
         point = row["trajectory"][-1] if step is None else next(t for t in row["trajectory"] if t["step"] == step)
         cells.setdefault((row["data"], row["recipe"]), []).append(point)
     out = []
