@@ -61,7 +61,7 @@ TINY = dict(
     throughput_steps=dict(reference=1, recipes=1, threads=1), repeats=1,
     recipes_throughput=["wgan-gp-toy"], thread_counts=[1],
     dcgan=dict(image_sizes=[8], batch_size=8, max_steps=1, repeats=1),
-    notebook_modes=["quick"], sweep=[{}, dict(lr_g=1e-3)], sweep_seeds=[0],
+    notebook_modes=["quick"], sweep=[{}, dict(lr_g=1e-3)], sweep_seeds=[0], timing_steps=2,
     gpu=dict(device="cpu", toy_recipes=["wgan-gp-toy"], cpu_recipes=["wgan-gp-toy"], warmup=1, seconds=0.01,
              seeds=[0], check_every=2, n_eval=100, max_steps=2, overrides={"wgan-gp-toy": dict(width=8, batch_size=16)},
              dcgan_sizes=[8], dcgan_batch=8, repeats=1, precision_sizes=[8], precision_recipes=["dcgan"],
@@ -87,7 +87,7 @@ def _section_config(name, cfg):
                                 "recipes", "datasets", "caps", "data_overrides"),
             "dcgan_digits": ("threads", "dcgan"),
             "notebooks": ("notebooks_dir", "notebook_modes"),
-            "sweep": ("threads", "sweep_seeds", "check_every", "n_eval", "caps"),
+            "sweep": ("threads", "sweep_seeds", "check_every", "n_eval", "caps", "timing_steps"),
             "population": ("threads", "population"),
             "literature": ("threads", "literature"),
             "gpu": ("threads", "gpu")}[name]
@@ -189,6 +189,10 @@ def _render_sweep(r, cfg):
             "(`>`: a lower bound, most runs hit the cap).", "",
             "| change | width | batch | lr_g | lr_d | lr decay | betas | n_critic | λ | z | reached | steps | CPU s | HQ per seed |",
             "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    if "members" in r:
+        rows[0] += (f" All {r['members']} runs trained as one population (`rng=\"host\"`: each member exactly its "
+                    f"Trainer run), {r['population_steps']} steps, {r['population_cpu_s']} CPU s of training; "
+                    "CPU s to quality = steps x the setting's CPU s per step, timed on one Trainer.")
     for x in r["rows"]:
         c, lb = x["recipe"], ">" if x["lower_bound"] else ""
         change = ", ".join(f"{k}={v}" for k, v in x["overrides"].items()) or "(the recipe)"
