@@ -124,3 +124,18 @@ def test_ten_trials_summary_matches_a_loop_over_the_results():
     table = __import__("ganedu.lessons.showdown", fromlist=["x"]).literature_table(
         ten_trials.literature_rows(record), source="ours (recorded)")
     assert "wgan-gp-toy (10 trials)" in table and "ours (recorded)" in table and "±" in table.splitlines()[-1]
+
+
+def test_a_plain_make_record_on_the_cpu_skips_the_gpu_sized_records(tmp_path, monkeypatch, capsys):
+    made = []
+
+    def fake(name):
+        return lambda spec, device="cpu": made.append((name, device)) or {"seconds": 0.0, "command": name}
+
+    monkeypatch.setattr(records, "RECORDS", {n: (fake(n), {}, {}) for n in records.RECORDS})
+    assert records.main(["--out", str(tmp_path)]) == 0
+    assert made == [(n, "cpu") for n in sorted(records.RECORDS) if n not in records.GPU_SIZED]
+    assert "skipping 07_ten_trials" in capsys.readouterr().out
+    made.clear()
+    assert records.main(["--out", str(tmp_path), "07_ten_trials"]) == 0    # named: made, even on the CPU
+    assert made == [("07_ten_trials", "cpu")]

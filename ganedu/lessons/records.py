@@ -141,6 +141,8 @@ def record_lambda_grid(spec: dict | None = None, progress: bool = True, device: 
 
 
 #: name -> (the function that trains it, its spec, the spec's --tiny overrides)
+#: records sized for a GPU (hours on a laptop CPU): `make record` on a CPU skips them unless named
+GPU_SIZED = ("07_ten_trials",)
 RECORDS = {"05_lambda_grid": (record_lambda_grid, LAMBDA_GRID, TINY),
            "07_ten_trials": (ten_trials.record, ten_trials.SPEC, ten_trials.TINY)}
 
@@ -267,12 +269,18 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ganedu.lessons.records",
         description="Train the notebooks' recorded grids (as populations) and write them as JSON.")
-    parser.add_argument("names", nargs="*", default=sorted(RECORDS), help=f"records to make (default: all: {', '.join(RECORDS)})")
+    parser.add_argument("names", nargs="*", help=f"records to make (default: all: {', '.join(RECORDS)}; on the CPU "
+                        f"all but the GPU-sized {', '.join(GPU_SIZED)}, which take hours there)")
     parser.add_argument("--out", type=pathlib.Path, default=RECORDED_DIR, help="folder for <name>.json (default: ganedu/lessons/recorded)")
     parser.add_argument("--tiny", action="store_true", help="a few steps, one seed: checks the code path in seconds")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: fastest for these small MLPs)")
     parser.add_argument("--device", default="cpu", help="where the populations train (default cpu; 07_ten_trials was made on cuda)")
     args = parser.parse_args(argv)
+    if not args.names:
+        gpu = args.tiny or args.device.startswith("cuda")
+        args.names = [n for n in sorted(RECORDS) if gpu or n not in GPU_SIZED]
+        if not gpu:
+            print(f"skipping {', '.join(GPU_SIZED)} (GPU-sized: name it, or add --device cuda)")
     for name in args.names:
         if name not in RECORDS:
             parser.error(f"unknown record {name!r}: choose from {', '.join(RECORDS)}")
