@@ -128,19 +128,20 @@ def record_lambda_grid(spec: dict | None = None, progress: bool = True, device: 
                             "hq": round(c["metrics"][k]["hq"], 4), "w1": round(c["metrics"][k]["w1"], 4)}
                            for c in checkpoints],
         })
-    return {
-        "name": "05_lambda_grid",
-        "what": "notebook 05 section 5: WGAN-GP on 8 Gaussians, gp_lambda x n_critic x learning rate x seeds, "
-                "trained as one ganedu.scale.population.Population (each member exactly its own Trainer run)",
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-        "machine": machine(device), "ganedu": __import__("ganedu").__version__,
-        "command": "python -m ganedu.lessons.records 05_lambda_grid", "seconds": round(seconds, 1),
-        "spec": spec, "results": results,
-        "diverged": {str(k): msg for k, msg in pop.diverged.items()},
-    }
+    return envelope("05_lambda_grid", "notebook 05 section 5: WGAN-GP on 8 Gaussians, gp_lambda x n_critic x "
+                    "learning rate x seeds, trained as one ganedu.scale.population.Population (each member exactly "
+                    "its own Trainer run)", device, seconds, spec, results,
+                    diverged={str(k): msg for k, msg in pop.diverged.items()})
 
 
-#: name -> (the function that trains it, its spec, the spec's --tiny overrides)
+def envelope(name: str, what: str, device: str, seconds: float, spec: dict, results: list, **extra) -> dict:
+    """A record: its name, what it is, date, machine, ganedu version, the command that remakes it, then the data."""
+    return {"name": name, "what": what, "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+            "machine": machine(device), "ganedu": __import__("ganedu").__version__,
+            "command": f"python -m ganedu.lessons.records {name}" + (f" --device {device}" if device != "cpu" else ""),
+            "seconds": round(seconds, 1), "spec": spec, "results": results, **extra}
+
+
 #: records sized for a GPU (hours on a laptop CPU): `make record` on a CPU skips them unless named
 GPU_SIZED = ("07_ten_trials",)
 RECORDS = {"05_lambda_grid": (record_lambda_grid, LAMBDA_GRID, TINY),

@@ -12,7 +12,6 @@ high-quality fraction at 3σ, exact W1 on a subsample) every ``every`` generator
 """
 from __future__ import annotations
 
-import datetime
 import statistics
 import time
 
@@ -47,7 +46,7 @@ def members(spec: dict, data: str) -> list:
 
 def record(spec: dict | None = None, progress: bool = True, device: str = "cpu") -> dict:
     """Train every dataset's members as one population; return the record (a JSON-ready dict)."""
-    from ganedu.lessons.records import machine
+    from ganedu.lessons.records import envelope
     from ganedu.scale.population import Population
 
     spec = dict(SPEC if spec is None else spec)
@@ -70,15 +69,9 @@ def record(spec: dict | None = None, progress: bool = True, device: str = "cpu")
                             "status": "diverged" if k in pop.diverged else "ok",
                             "trajectory": [{"step": step, "modes": m[k]["modes"], "hq": round(m[k]["hq"], 4),
                                             "w1": round(m[k]["w1"], 4)} for step, m in checkpoints]})
-    return {
-        "name": "07_ten_trials",
-        "what": "notebook 07 section 4: every toy recipe, 10 seeds, on 8gaussians and 25gaussians, trained as "
-                "one ganedu.scale.population.Population per dataset (one vectorised group per recipe)",
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
-        "machine": machine(device), "ganedu": __import__("ganedu").__version__,
-        "command": f"python -m ganedu.lessons.records 07_ten_trials --device {device}",
-        "seconds": round(time.perf_counter() - t0, 1), "spec": spec, "results": results,
-    }
+    return envelope("07_ten_trials", "notebook 07 section 4: every toy recipe, 10 seeds, on 8gaussians and "
+                    "25gaussians, trained as one ganedu.scale.population.Population per dataset (one vectorised "
+                    "group per recipe)", device, time.perf_counter() - t0, spec, results)
 
 
 def summarize(record: dict, step: int | None = None, data: str | None = None) -> list:
