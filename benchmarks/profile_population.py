@@ -56,50 +56,61 @@ def _kernel_table(model, steps=10, top=25, label=""):
         print(f"  {time_of(e) / steps:8.1f} us/step  {e.count / steps:5.1f}x  {e.key[:110]}")
 
 
-def main(device="cuda", sizes=(1, 4, 12, 24, 48, 96)):
-    """On CUDA, the whole report; ``device="cpu"`` is a dry run of the same code (CPU operators)."""
+def _population(device, k, **kw):
+    return Population.from_grid("wgan-gp-toy", "8gaussians", seeds=list(range(k)), device=device, rng="device", **kw)
+
+
+def _variants(device: str, k: int, one: float, steps: int):
+    """The population of k with one thing changed at a time: what each would buy per member."""
+    import ganedu.scale.stacked as stacked
+
+    def report(label, pop):
+        ms = _replay_ms(pop, steps=steps, warmup=min(20, steps))
+        print(f"  population K={k}, {label}: {ms:.3f} ms/step  per-member {k * one / ms:.2f}x", flush=True)
+
+    report("no flush while timed", _population(device, k, flush_every=10**9))
+    fused = stacked.make_optimizer
+    try:
+        for label, kw in (("Adam foreach", dict(foreach=True)), ("Adam single-tensor", dict(foreach=False))):
+            def make(recipe, params, lr, *, capturable=False, kw=kw):
+                lr = torch.tensor(float(lr), device=device) if capturable else lr
+                return torch.optim.Adam(list(params), lr=lr, betas=recipe.betas, capturable=capturable, **kw)
+            stacked.make_optimizer = make
+            report(label, _population(device, k))
+    finally:
+        stacked.make_optimizer = fused
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        report("allow_tf32=True (changes the numbers)", _population(device, k))
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = False
+
+
+def main(device="cuda", sizes=(1, 4, 12, 24, 48, 96), k=24, steps=200):
+    """On CUDA, the whole report; ``device="cpu"`` with small sizes is a dry run of the same code."""
     if device == "cuda" and not torch.cuda.is_available():
         print("CUDA is not available: nothing to profile")
         return
     print(torch.cuda.get_device_name(0) if device == "cuda" else device, torch.__version__)
     single = Trainer.from_recipe("wgan-gp-toy", "8gaussians", device=device, seed=0)
     single.use_cuda_graphs = False
-    _kernel_table(single, label="one Trainer, eager")
-    pop = Population.from_grid("wgan-gp-toy", "8gaussians", seeds=list(range(24)), device=device, rng="device")
+    _kernel_table(single, steps=min(10, steps), label="one Trainer, eager")
+    pop = _population(device, k)
     pop.graphs = False
-    _kernel_table(pop, label="population of 24, eager")
+    _kernel_table(pop, steps=min(10, steps), label=f"population of {k}, eager")
     print("\n== graph replay, ms per step")
-    single = Trainer.from_recipe("wgan-gp-toy", "8gaussians", device=device, seed=0)
-    one = _replay_ms(single)
+    one = _replay_ms(Trainer.from_recipe("wgan-gp-toy", "8gaussians", device=device, seed=0),
+                     steps=steps, warmup=min(20, steps))
     print(f"  Trainer: {one:.3f} ms")
-    for k in sizes:
-        pop = Population.from_grid("wgan-gp-toy", "8gaussians", seeds=list(range(k)), device=device, rng="device")
-        ms = _replay_ms(pop)
-        print(f"  population K={k:3d}: {ms:.3f} ms/step  per-member speed-up {k * one / ms:.2f}x", flush=True)
-    pop = Population.from_grid("wgan-gp-toy", "8gaussians", seeds=list(range(24)), device=device, rng="device",
-                               flush_every=10**9)
-    ms = _replay_ms(pop)
-    print(f"  population K=24, no flush while timed: {ms:.3f} ms/step  per-member {24 * one / ms:.2f}x")
-    import ganedu.scale.stacked as stacked
-    fused = stacked.make_optimizer
-    for label, kw in (("Adam foreach", dict(foreach=True)), ("Adam single-tensor", dict(foreach=False))):
-        def make(recipe, params, lr, *, capturable=False, kw=kw):
-            lr = torch.tensor(float(lr), device=device) if capturable else lr
-            return torch.optim.Adam(list(params), lr=lr, betas=recipe.betas, capturable=capturable, **kw)
-        stacked.make_optimizer = make
-        pop = Population.from_grid("wgan-gp-toy", "8gaussians", seeds=list(range(24)), device=device, rng="device")
-        ms = _replay_ms(pop)
-        print(f"  population K=24, {label}: {ms:.3f} ms/step  per-member {24 * one / ms:.2f}x")
-    stacked.make_optimizer = fused
-    torch.backends.cuda.matmul.allow_tf32 = True
-    pop = Population.from_grid("wgan-gp-toy", "8gaussians", seeds=list(range(24)), device=device, rng="device")
-    ms = _replay_ms(pop)
-    print(f"  population K=24, allow_tf32=True: {ms:.3f} ms/step  per-member {24 * one / ms:.2f}x")
-    torch.backends.cuda.matmul.allow_tf32 = False
+    for size in sizes:
+        ms = _replay_ms(_population(device, size), steps=steps, warmup=min(20, steps))
+        print(f"  population K={size:3d}: {ms:.3f} ms/step  per-member speed-up {size * one / ms:.2f}x", flush=True)
+    _variants(device, k, one, steps)
+
 
 if __name__ == "__main__":
     import sys
     if "--dry" in sys.argv:
-        main("cpu", sizes=(2,))
+        main("cpu", sizes=(2,), k=2, steps=3)
     else:
         main()

@@ -98,3 +98,13 @@ def test_peak_rss_sees_a_child_process_allocate():
 def test_bad_arguments_are_refused(argv, capsys):
     with pytest.raises(SystemExit):
         main(argv)
+
+
+def test_population_profile_runs_dry_on_the_cpu(capsys):
+    from benchmarks.profile_population import main
+
+    main("cpu", sizes=(2,), k=2, steps=2)
+    out = capsys.readouterr().out
+    assert "one Trainer, eager" in out and "population of 2, eager" in out and "kernels/step" in out
+    assert "population K=  2:" in out and "Adam foreach" in out and "allow_tf32=True" in out
+    assert not torch.backends.cuda.matmul.allow_tf32                 # the variants put everything back
