@@ -26,6 +26,7 @@ from ganedu.models import evaluating
 __all__ = [
     "mode_coverage", "w1_to_data", "critic_w_estimate", "DigitsClassifier", "digits_classifier",
     "class_coverage", "frechet_distance_from_features", "frechet_distance", "DIGITS_DATA", "score_samples",
+    "nearest_neighbour_distances",
 ]
 
 #: the datasets whose images the digits classifier reads (MNIST, or the digits it falls back to)
@@ -296,6 +297,41 @@ def frechet_distance(real_images: torch.Tensor, fake_images: torch.Tensor, class
                          f"got {tuple(real_images.shape)} and {tuple(fake_images.shape)}")
     return frechet_distance_from_features(_batched(classifier.features, real_images),
                                           _batched(classifier.features, fake_images))
+
+
+def nearest_neighbour_distances(queries: torch.Tensor, reference: torch.Tensor, *,
+                                exclude_self: bool = False) -> torch.Tensor:
+    r"""Euclidean distance from each query to its nearest reference point: :math:`\min_j \|q_i - r_j\|_2`.
+
+    A memorisation check: a generator that copies its training set puts its samples at distance
+    ~0 from a training image, far closer than two different real images are. With
+    ``exclude_self=True`` (queries *are* the reference) each point's own entry is skipped, which
+    gives the real-vs-real distances to compare with.
+
+    Args:
+        queries: ``(n, ...)``; reference: ``(m, ...)`` with the same trailing shape (images are flattened).
+        exclude_self: skip ``j = i`` (needs ``queries`` and ``reference`` of the same length, m >= 2).
+    Returns:
+        ``(n,)`` float64 tensor on the CPU.
+    """
+    check_tensor("queries", queries, floating=True)
+    check_tensor("reference", reference, floating=True)
+    if queries.shape[1:] != reference.shape[1:]:
+        raise ValueError(f"queries and reference must have the same shape after the batch dim, got "
+                         f"{tuple(queries.shape)} and {tuple(reference.shape)}")
+    q = queries.detach().cpu().double().flatten(1)            # (n, d)
+    r = reference.detach().cpu().double().flatten(1)          # (m, d)
+    if exclude_self and (len(q) != len(r) or len(r) < 2):
+        raise ValueError(f"exclude_self=True needs queries and reference of the same length >= 2, got "
+                         f"{len(q)} and {len(r)}")
+    out = []
+    for start in range(0, len(q), 512):                       # (512, m) distances at a time
+        d = torch.cdist(q[start:start + 512], r, compute_mode="donot_use_mm_for_euclid_dist")  # exact 0 for a copy
+        if exclude_self:
+            rows = torch.arange(d.shape[0])
+            d[rows, rows + start] = float("inf")
+        out.append(d.min(dim=1).values)
+    return torch.cat(out)
 
 
 def score_samples(samples: torch.Tensor, data: str | None, *, real: torch.Tensor | None = None,

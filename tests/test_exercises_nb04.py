@@ -22,8 +22,26 @@ def test_reference_solution_passes(capsys):
     assert "Correct" in capsys.readouterr().out
 
 
-def test_ganedu_clip_weights_passes():
-    assert check_clip_weights(clip_weights_) is True
+def test_calling_ganedu_clip_weights_is_not_the_exercise(capsys):
+    # the exercise is the step written by hand: a call into ganedu's own clip_weights_ fails, named
+    def wrapper(module, c):
+        clip_weights_(module, c)
+
+    for fn in (clip_weights_, wrapper):
+        assert check_clip_weights(fn) is False
+        out = capsys.readouterr().out
+        assert "Not yet" in out and "ganedu.lipschitz.clip_weights_" in out and "clamp" not in out
+
+
+def test_watching_for_the_call_leaves_a_profiler_in_place():
+    import sys
+    seen = []
+    sys.setprofile(lambda frame, event, arg: seen.append(event))
+    try:
+        assert check_clip_weights(reference) is True
+        assert sys.getprofile() is not None and seen          # the outer profiler kept receiving events
+    finally:
+        sys.setprofile(None)
 
 
 def test_no_grad_version_passes():

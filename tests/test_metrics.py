@@ -248,3 +248,34 @@ def test_score_samples_errors():
         metrics.score_samples([[0.0, 0.0]], "8gaussians")
     with pytest.raises(ValueError, match="n_w1 must be an integer >= 1, got 0"):
         metrics.score_samples(torch.zeros(4, 2), "8gaussians", n_w1=0)
+
+
+def test_nearest_neighbour_distances_match_a_loop():
+    from ganedu.metrics import nearest_neighbour_distances
+    g = torch.Generator().manual_seed(0)
+    q, r = torch.randn(600, 1, 4, 4, generator=g), torch.randn(50, 1, 4, 4, generator=g)
+    got = nearest_neighbour_distances(q, r)
+    loop = torch.tensor([min(float(np.linalg.norm((qi - rj).numpy().ravel())) for rj in r) for qi in q],
+                        dtype=torch.float64)
+    torch.testing.assert_close(got, loop)
+    # a copy of a reference point is at distance 0; leaving each point's own entry out is not
+    self_nn = nearest_neighbour_distances(r, r)
+    assert torch.all(self_nn == 0)
+    loo = nearest_neighbour_distances(r, r, exclude_self=True)
+    expected = torch.tensor([min(float((r[i] - r[j]).norm()) for j in range(len(r)) if j != i)
+                             for i in range(len(r))], dtype=torch.float64)
+    torch.testing.assert_close(loo, expected)
+    big = torch.randn(700, 3, generator=g)                    # more than one chunk, exclude_self across chunks
+    loo_big = nearest_neighbour_distances(big, big, exclude_self=True)
+    d = torch.cdist(big.double(), big.double()).fill_diagonal_(float("inf"))
+    torch.testing.assert_close(loo_big, d.min(1).values)
+
+
+def test_nearest_neighbour_distances_refuse_bad_input():
+    from ganedu.metrics import nearest_neighbour_distances
+    with pytest.raises(TypeError, match="queries"):
+        nearest_neighbour_distances([1.0, 2.0], torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="same shape after the batch dim"):
+        nearest_neighbour_distances(torch.zeros(3, 2), torch.zeros(3, 5))
+    with pytest.raises(ValueError, match="exclude_self"):
+        nearest_neighbour_distances(torch.zeros(3, 2), torch.zeros(4, 2), exclude_self=True)

@@ -66,11 +66,41 @@ def test_record_script_runs_tiny(tmp_path, capsys):
     record = json.loads((tmp_path / "05_lambda_grid.json").read_text())
     _check_record(record, {**records.LAMBDA_GRID, **records.TINY})
     assert record["command"].endswith("--tiny")
+    _check_toy_sets(json.loads((tmp_path / "05_toy_sets.json").read_text()), {**records.TOY_SETS, **records.TINY})
     assert "wrote" in capsys.readouterr().out
 
 
+TOY_FIELDS = {"data", "seed", "steps", "status", "w1", "w1_floor", "w_estimate", "max_grad_norm", "samples"}
+
+
+def _check_toy_sets(record, spec):
+    """One result per (set, seed) of ``spec``, each run as long as the spec says, with its samples."""
+    assert record["name"] == "05_toy_sets" and record["seconds"] > 0
+    assert record["spec"] == json.loads(json.dumps(spec))
+    got = sorted((r["data"], r["seed"]) for r in record["results"])
+    assert got == sorted(itertools.product(records.TOY_SETS["steps"], spec["seeds"]))
+    for r in record["results"]:
+        assert set(r) >= TOY_FIELDS, sorted(TOY_FIELDS - set(r))
+        assert r["steps"] == records._steps_for(spec, r["data"])
+        assert len(r["samples"]) == spec["n_samples"] and all(len(p) == 2 for p in r["samples"])
+        mixture = r["data"] != "swissroll"                     # modes and HQ exist for the mixtures only
+        assert ("modes" in r) == mixture and ("hq" in r) == mixture
+        assert not mixture or (0 <= r["modes"] <= r["modes_total"] and 0.0 <= r["hq"] <= 1.0)
+        assert r["w1"] > 0 and r["w1_floor"] > 0 and r["max_grad_norm"] > 0
+
+
+def test_shipped_toy_sets_are_complete_and_made_with_the_current_spec():
+    """If TOY_SETS changes, the record must be made again (`make record`): this fails until it is."""
+    path = records.path("05_toy_sets")
+    assert path.exists(), "run `make record`"
+    assert path.stat().st_size <= 200 * 1024
+    record = records.load("05_toy_sets")
+    _check_toy_sets(record, records.TOY_SETS)
+    assert "--tiny" not in record["command"]
+
+
 def test_unknown_record_is_explained():
-    with pytest.raises(ValueError, match="05_lambda_grid"):
+    with pytest.raises(ValueError, match="05_lambda_grid.*05_toy_sets"):
         records.path("06_nothing")
     with pytest.raises(SystemExit):
         records.main(["06_nothing", "--tiny"])

@@ -132,6 +132,18 @@ def test_widget_outputs_replaced_not_dropped():
     assert "widgets" in _fixture_nb().metadata                           # the input is not changed
 
 
+def test_hide_input_keeps_the_figure_and_drops_the_code():
+    nb = _fixture_nb()
+    nb.cells[1].source = "plot_the_secret_helper()"
+    nb.cells[1].metadata["tags"] = ["hide-input"]
+    html, _ = slides_exporter().from_notebook_node(prepare_for_slides(nb), resources={"ganedu_static": STATIC})
+    assert "plot_the_secret_helper" not in html                         # the code is gone
+    assert re.search(r'<img[^>]+src="data:image/png;base64,', html)    # its figure stays
+    nb.cells[1].metadata["tags"] = []
+    html, _ = slides_exporter().from_notebook_node(prepare_for_slides(nb), resources={"ganedu_static": STATIC})
+    assert "plot_the_secret_helper" in html                             # untagged: the code is shown
+
+
 def test_missing_vendor_files_explain_how_to_get_them(tmp_path):
     path = tmp_path / "01_fixture.ipynb"
     nbformat.write(_fixture_nb(), path)

@@ -150,6 +150,20 @@ def test_broken_markdown_markers_are_reported(text, message):
         drop_markdown_solutions(text, "nb, cell 3")
 
 
+def test_speaker_notes_are_dropped_and_never_taken_for_the_task():
+    from ganedu.classroom.student import make_student_notebook
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## Exercise\n\nWrite double(x).", metadata={"slideshow": {"slide_type": "slide"}}),
+        nbformat.v4.new_markdown_cell("Speaker notes: ask the room why?", metadata={"slideshow": {"slide_type": "notes"}}),
+        nbformat.v4.new_code_cell("def double(x):\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION",
+                                  metadata={"slideshow": {"slide_type": "-"}}),
+    ])
+    student = make_student_notebook(nb)
+    text = "\n".join(source(c) for c in student.cells)
+    assert "Speaker notes" not in text
+    assert 'NotImplementedError("Exercise: Write double(x).")' in text
+
+
 def test_refuses_to_overwrite_the_source(tmp_path):
     src = write_fixture(tmp_path / "01_fixture.ipynb")
     with pytest.raises(ValueError, match="overwrite"):

@@ -13,6 +13,10 @@ decks open from disk, offline.
 ``--execute`` runs each notebook first (``quick``: GANEDU_QUICK=1, ``full``, or ``none`` for a
 deck of the stored notebook, which has no outputs). Live widgets cannot run in a static deck:
 their output is replaced by a one-line note (the figures next to them stay).
+
+What a deck shows is set in each cell's metadata: ``slideshow.slide_type`` (``skip`` drops the
+cell, ``notes`` puts it in the speaker view) and the cell tag ``hide-input``, which keeps a code
+cell's output (its figure) on the slide and drops its code (plotting code a lecture need not show).
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ ASSETS = [
 ]
 STATIC = "_static"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+HIDE_INPUT = "hide-input"   #: cell tag: the deck shows the cell's output, not its code
 WIDGET_NOTE = ("<p><em>(live widget: open the notebook in JupyterLab, Colab or Binder to use it)</em></p>")
 
 TEMPLATE_NAME = "ganedu_offline_reveal.html.j2"
@@ -101,12 +106,15 @@ def execute_notebook(nb, path: Path, mode: str, timeout: int = 600):
 
 
 def prepare_for_slides(nb):
-    """A copy of ``nb`` without live-widget outputs (a note instead) or stored widget state."""
+    """A copy of ``nb`` without live-widget outputs (a note instead) or stored widget state, and
+    without the code of cells tagged ``hide-input`` (their outputs stay)."""
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
+        if HIDE_INPUT in cell.metadata.get("tags", []):
+            cell.metadata["transient"] = {"remove_source": True}   # nbconvert's templates honour it
         kept = []
         for out in cell.get("outputs", []):
             data = out.get("data", {})

@@ -23,7 +23,8 @@ comments (invisible when the notebook is rendered)::
     <!-- END SOLUTION -->
 
 The student version drops the text between them, markers included, and drops the cell when
-nothing else is left in it.
+nothing else is left in it. Speaker notes (markdown cells of slide type ``notes``) are the
+instructor's: the student version drops them.
 
     python -m ganedu.classroom.student notebooks/*.ipynb --out student/     (what `make student` runs)
 """
@@ -179,6 +180,9 @@ def make_student_notebook(nb, name: str = "notebook"):
     dropped = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
+            if cell.metadata.get("slideshow", {}).get("slide_type") == "notes":
+                dropped.append(index)            # speaker notes are the instructor's, not the hand-out's
+                continue
             source = _cell_source(cell)
             if MD_BEGIN.search(source) or MD_END.search(source):
                 source = drop_markdown_solutions(source, f"{name}, cell {index}")

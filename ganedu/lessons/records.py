@@ -43,6 +43,11 @@ LAMBDA_GRID = dict(
 )
 TINY = dict(steps=4, every=2, seeds=[0], gp_lambda=[0.1, 10.0], n_eval=200, w1_points=100)
 
+# Notebook 05, section 4: the toy recipe on the three sets of WGAN-GP Figure 1(a), each run as long
+# as its learning-rate decay (lr_decay_steps = steps), three seeds, one population per set.
+TOY_SETS = dict(recipe="wgan-gp-toy", steps={"8gaussians": 2000, "25gaussians": 6000, "swissroll": 2000},
+                seeds=[0, 1, 2], n_eval=2500, w1_points=1000, n_samples=300, grid_lim=2.0, grid_points=60)
+
 
 def machine(device: str = "cpu") -> dict:
     """The CPU model, the platform, torch's version, the CPU kernels it uses, and the GPU if ``device`` is one."""
@@ -142,9 +147,51 @@ def envelope(name: str, what: str, device: str, seconds: float, spec: dict, resu
             "seconds": round(seconds, 1), "spec": spec, "results": results, **extra}
 
 
+def _steps_for(spec: dict, data: str) -> int:
+    """The run length for ``data``: a per-set dict, or one number for all (the --tiny runs)."""
+    return spec["steps"][data] if isinstance(spec["steps"], dict) else spec["steps"]
+
+
+def record_toy_sets(spec: dict | None = None, progress: bool = True, device: str = "cpu") -> dict:
+    """Train wgan-gp-toy on each toy set for every seed (one population per set); return the record."""
+    from ganedu.data import sample_toy
+    from ganedu.lipschitz import lipschitz_estimate
+    from ganedu.metrics import w1_to_data
+    from ganedu.scale.population import Population
+
+    spec = dict(TOY_SETS if spec is None else spec)
+    lim, k = spec["grid_lim"], spec["grid_points"]
+    grid = torch.stack(torch.meshgrid(*[torch.linspace(-lim, lim, k)] * 2, indexing="ij"), -1).reshape(-1, 2)
+    results, t0 = [], time.perf_counter()
+    for data in TOY_SETS["steps"]:
+        steps = _steps_for(spec, data)
+        pop = Population.from_grid(spec["recipe"], data, seeds=list(spec["seeds"]), device=device,
+                                   lr_decay_steps=steps)
+        pop.train(steps, progress=False)
+        metrics, samples = pop.evaluate(n=spec["n_eval"], w1_points=spec["w1_points"]), pop.sample(spec["n_samples"])
+        for m, ((_, seed), fake) in enumerate(zip(pop.members, samples)):
+            real = sample_toy(data, 2 * spec["w1_points"], generator=torch.Generator().manual_seed(seed + 2))
+            w_hist = pop.history[m]["w_estimate"]
+            results.append({
+                "data": data, "seed": seed, "steps": steps, "status": "diverged" if m in pop.diverged else "ok",
+                **{key: metrics[m][key] for key in ("modes", "modes_total") if key in metrics[m]},
+                **{key: round(metrics[m][key], 4) for key in ("hq", "w1") if key in metrics[m]},
+                "w1_floor": round(w1_to_data(real[spec["w1_points"]:], real[: spec["w1_points"]],
+                                             max_points=spec["w1_points"]), 4),
+                "w_estimate": round(w_hist[-1], 4) if w_hist else None,
+                "max_grad_norm": round(lipschitz_estimate(pop.member(m)[1], grid), 4),
+                "samples": [[round(v, 4) for v in row] for row in fake.tolist()],
+            })
+        if progress:
+            print(f"{data}: {len(pop.members)} seeds x {steps} steps, {time.perf_counter() - t0:.0f} s", flush=True)
+    return envelope("05_toy_sets", "notebook 05 section 4: wgan-gp-toy on 8gaussians, 25gaussians and swissroll, "
+                    "the learning-rate decay spanning each run, several seeds, one ganedu.scale.population.Population "
+                    "per set", device, time.perf_counter() - t0, spec, results)
+
+
 #: records sized for a GPU (hours on a laptop CPU): `make record` on a CPU skips them unless named
 GPU_SIZED = ("07_ten_trials",)
-RECORDS = {"05_lambda_grid": (record_lambda_grid, LAMBDA_GRID, TINY),
+RECORDS = {"05_lambda_grid": (record_lambda_grid, LAMBDA_GRID, TINY), "05_toy_sets": (record_toy_sets, TOY_SETS, TINY),
            "07_ten_trials": (ten_trials.record, ten_trials.SPEC, ten_trials.TINY)}
 
 

@@ -5,11 +5,14 @@ Arjovsky et al. 2017 (WGAN), Algorithm 1, line 7: after every critic update,
 the critic, biases and normalisation scales included
 (``for p in netD.parameters(): p.data.clamp_(-opt.clamp_lower, opt.clamp_upper)``), in place, so that
 the optimiser keeps updating the same tensors. The reference is
-:func:`ganedu.lipschitz.clip_weights_`.
+:func:`ganedu.lipschitz.clip_weights_`; the exercise is to write the step by hand, so a function that
+hands the work to it fails the check.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import sys
 
 import torch
 from torch import nn
@@ -39,15 +42,36 @@ def _describe(name: str) -> str:
     return f"the {kind} '{name}'"
 
 
+@contextlib.contextmanager
+def _watch_call(code):
+    """Record in ``called[0]`` whether a function whose code object is ``code`` runs inside the block."""
+    called, previous = [False], sys.getprofile()
+
+    def profile(frame, event, arg):
+        if event == "call" and frame.f_code is code:
+            called[0] = True
+        if previous is not None:
+            previous(frame, event, arg)
+
+    sys.setprofile(profile)
+    try:
+        yield called
+    finally:
+        sys.setprofile(previous)
+
+
 def check_clip_weights(clip_weights) -> bool:
     """Check the student's ``clip_weights(module, c)``: clamps every parameter to [-c, c], in place.
 
     Pitfalls caught: clipping a copy (or rebinding a local name), clipping weights but not biases
     or not the LayerNorm parameters, one-sided clipping, a hard-coded c, rescaling instead of
     clipping (values inside the range must not move), in-place ops on leaf tensors that require
-    grad without ``torch.no_grad()``, and replacing the Parameter objects (the optimiser would then
-    update tensors the critic no longer uses).
+    grad without ``torch.no_grad()``, replacing the Parameter objects (the optimiser would then
+    update tensors the critic no longer uses), and handing the work to
+    :func:`ganedu.lipschitz.clip_weights_` (the function the exercise asks you to write).
     """
+    from ganedu.lipschitz import clip_weights_
+
     for seed, c in ((0, 0.01), (1, 0.1), (2, 0.37)):
         critic = _critic(seed)
         expected = copy.deepcopy(critic)
@@ -56,7 +80,8 @@ def check_clip_weights(clip_weights) -> bool:
                 p.clamp_(-c, c)
         before = dict(critic.named_parameters())
         try:
-            run_student(NAME, clip_weights, critic, c)
+            with _watch_call(clip_weights_.__code__) as called:
+                run_student(NAME, clip_weights, critic, c)
         except ExerciseNotDone:
             raise
         except RuntimeError as exc:
@@ -68,6 +93,11 @@ def check_clip_weights(clip_weights) -> bool:
             return report(NAME, False, f"your function raised {type(exc).__name__}: {exc}")
         except (TypeError, ValueError, AttributeError, IndexError) as exc:
             return report(NAME, False, f"your function raised {type(exc).__name__}: {exc}")
+        if called[0]:
+            return report(NAME, False, "your function hands the work to ganedu.lipschitz.clip_weights_, "
+                                       "the function this exercise asks you to write. Write the "
+                                       "loop over the parameters yourself; the cell after the check "
+                                       "compares yours with ganedu's.")
         after = dict(critic.named_parameters())
         for name, p in after.items():
             if p is not before[name]:
