@@ -558,3 +558,15 @@ def test_presets_are_checked_when_the_dashboard_is_made(dash):
     d = dash(presets={"x": {"n_critic": 2}})
     with pytest.raises(ValueError, match="label must be one of"):
         d.preset("y")
+
+
+def test_a_preset_may_name_another_recipe_and_the_menu_follows(dash):
+    d = dash(presets={"the minimax GAN": {"recipe": "gan-toy", "lr_d": 2e-3}})
+    d.preset("the minimax GAN")
+    r = d.trainer.recipe
+    assert (r.name, r.loss, r.lr_d, d.controls.recipe_w.value) == ("gan-toy", "minimax", 2e-3, "gan-toy")
+    assert "recipe gan-toy, lr D = 0.002" in status_text(d)
+    with pytest.raises(ValueError, match="preset 'x': recipe must be one of"):
+        dash(presets={"x": {"recipe": "gann"}})
+    with pytest.raises(ValueError, match="has no presets"):
+        dash().preset("x")

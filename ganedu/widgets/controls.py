@@ -135,10 +135,12 @@ class Controls:
     def _refuse(self, name, why):
         self._say(f"{LABELS[name]}: refused. {why}", "error")
 
-    def show_run(self, data, seed):
-        """Show a run's data and seed without starting a new run (the caller does)."""
+    def show_run(self, recipe_name, data, seed):
+        """Show a run's recipe name, data and seed without starting a new run (the caller does)."""
         self._syncing = True
         try:
+            if recipe_name in self.recipe_w.options:
+                self.recipe_w.value = recipe_name
             self.data_w.value, self.seed_w.value = data, seed
         finally:
             self._syncing = False

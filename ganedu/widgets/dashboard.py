@@ -167,18 +167,22 @@ class TrainingDashboard:
     def preset(self, label):
         """Run the experiment ``label`` (one of ``presets``): a new run from the first recipe with
         its settings, training (ipywidgets 7: click ▶)."""
+        if not self._presets:
+            raise ValueError(f"label: this dashboard has no presets (TrainingDashboard(..., presets=...)), got {label!r}")
         check_choice("label", label, tuple(self._presets))
         recipe, run = self._presets[label]
         self.pause()
         self._recipe = recipe
         self.controls.show(recipe)
-        self.controls.show_run(run.get("data", self.controls.data_w.value), run.get("seed", self.controls.seed_w.value))
+        self.controls.show_run(recipe.name, run.get("data", self.controls.data_w.value),
+                               run.get("seed", self.controls.seed_w.value))
         if not self.reset():
             return
         self.train()
-        changed = [f"{LABELS.get(f.name, f.name)} = {plain(getattr(recipe, f.name))}"
-                   for f in dataclasses.fields(recipe) if getattr(recipe, f.name) != getattr(self._first, f.name)]
-        changed += [f"{k} = {v}" for k, v in run.items()]
+        base = RECIPES[run["recipe"]] if "recipe" in run else self._first
+        changed = [f"{k} {v}" for k, v in run.items()]
+        changed += [f"{LABELS.get(f.name, f.name)} = {plain(getattr(recipe, f.name))}"
+                    for f in dataclasses.fields(recipe) if getattr(recipe, f.name) != getattr(base, f.name)]
         hint = " (ipywidgets 7: click ▶ to keep training)" if self.clock.running and IPYWIDGETS_7 else ""
         self.view.say(f"{label}: a new run with {', '.join(changed) or 'the first settings'}{hint}", "ok")
 

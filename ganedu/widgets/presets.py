@@ -3,18 +3,20 @@
 A notebook's "Try it yourself" lists experiments and what the student should see; a preset is
 one of them, ready to run: ``{"λ = 0: no penalty": {"gp_lambda": 0.0}}``. Its settings are
 Recipe fields (checked by the Recipe when the dashboard is made, so a typo fails in the
-notebook's cell, not on stage), plus ``"data"`` and ``"seed"``. Every preset starts from the
-dashboard's first recipe, not from the last preset: experiments do not pile up.
+notebook's cell, not on stage), plus ``"data"``, ``"seed"`` and ``"recipe"`` (another recipe's
+name, as the recipe menu picks it). Every preset starts from the dashboard's first recipe (or
+the named one), not from the last preset: experiments do not pile up.
 """
 from __future__ import annotations
 
 import ipywidgets as W
 
 from ..checks import check_choice, check_int, check_type
+from ..recipes import RECIPES
 
 __all__ = ["Presets", "check_presets"]
 
-RUN_KEYS = ("data", "seed")  # settings of the run that are not Recipe fields
+RUN_KEYS = ("data", "seed", "recipe")  # settings of the run that are not Recipe fields
 
 
 def check_presets(presets, recipe, datasets) -> dict:
@@ -33,8 +35,11 @@ def check_presets(presets, recipe, datasets) -> dict:
             check_choice(f"preset {label!r}: data", run["data"], tuple(datasets))
         if "seed" in run:
             check_int(f"preset {label!r}: seed", run["seed"], min=0)
+        base = recipe
+        if "recipe" in run:
+            base = RECIPES[check_choice(f"preset {label!r}: recipe", run["recipe"], tuple(RECIPES))]
         try:
-            fields = recipe.replace(**{k: v for k, v in settings.items() if k not in RUN_KEYS})
+            fields = base.replace(**{k: v for k, v in settings.items() if k not in RUN_KEYS})
         except (TypeError, ValueError) as exc:
             raise type(exc)(f"preset {label!r}: {exc}") from None
         checked[label] = (fields, run)
