@@ -241,3 +241,10 @@ def test_plot_showdown_titles_are_readable_and_apart_at_the_notebooks_width():
         for a, b in zip(boxes, boxes[1:]):                            # neighbours in a row
             if abs(a.y0 - b.y0) < 1:
                 assert a.x1 <= b.x0, (dpi, a, b)
+
+
+def test_number_never_prints_nan_where_a_number_is_expected():
+    from ganedu.lessons.showdown import NOT_RUN, number
+    assert number(0.25, "{:.1f}") == "0.2" and number(3, "{:.1f}x") == "3.0x"
+    assert number(float("nan"), "{:.1f}x") == NOT_RUN == number(None) == number(float("nan") / 2.0)
+    assert "nan" not in NOT_RUN

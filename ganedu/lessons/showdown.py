@@ -36,7 +36,7 @@ from ..recipes import RECIPES, Recipe, get_recipe
 
 __all__ = ["COLUMNS", "EVAL_SEED", "DATA_SEED", "LITERATURE", "Showdown", "label", "reference_data",
            "score", "run_one", "reference_row", "run_showdown", "summarize", "format_table",
-           "literature_table", "plot_showdown"]
+           "literature_table", "plot_showdown", "number", "NOT_RUN"]
 
 EVAL_SEED = 2024    # seed of the latent codes every generator is scored on
 DATA_SEED = 4202    # seed of the fixed data sample W1 is measured against
@@ -247,6 +247,18 @@ def _cell(value, fmt):
         return "-"
     if isinstance(value, float) and fmt == "{}":
         return f"{value:.1f}"
+    return fmt.format(value)
+
+
+#: what prose shows for a number the showdown has not measured (a recipe outside this run's plan)
+NOT_RUN = "not run here"
+
+
+def number(value, fmt: str = "{:.3g}") -> str:
+    """``value`` formatted for prose, or ``NOT_RUN`` where there is none: ``None`` or NaN (the mean
+    of no runs, a ratio with one). Never prints "nan" where a student expects a number."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NOT_RUN
     return fmt.format(value)
 
 
