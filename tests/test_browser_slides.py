@@ -4,8 +4,9 @@ JupyterLab 4 + ipywidgets 8 + jupyterlab-slideshow (the presentation mode that s
 notebook itself, so its widgets stay live; jupyterlab-rise 0.43 renders them as text), with the
 course's settings (jupyterlab/overrides.json, what `make lab` and Binder install). In quick mode:
 run all cells, start the slideshow on the dashboard's slide at 1280×720, click Train, see the
-step counter advance and the plot redraw, type a new λ, Pause. The screenshots and the measured
-rate go to test-output/browser-slides/ (look at them).
+step counter advance and the plot redraw, type a new λ, Pause, make one critic update alone; then
+measure how long the recipe as it ships takes, from Train, to 8/8 modes with >= 90% HQ. The
+screenshots and the measured rates go to test-output/browser-slides/ (look at them).
 Skips when chromium or playwright is missing, unless GANEDU_REQUIRE_BROWSER=1 (CI).
 """
 import json
@@ -15,12 +16,15 @@ import sys
 import time
 from pathlib import Path
 
+from ganedu.recipes import RECIPES
+
 sys.path.insert(0, str(Path(__file__).parent / "browser"))
 import ganedu_lab as lab  # noqa: E402
 
 OUT = lab.ROOT / "test-output" / "browser-slides"
 NOTEBOOK = "05_gradient_penalty.ipynb"
 SCREEN = {"width": 1280, "height": 720}
+QUALITY_WAIT_S = 60  # how long the time-to-quality measurement waits (the issue's goal: 20 s)
 
 
 def _counter(page) -> int:
@@ -140,6 +144,33 @@ def test_notebook_05_as_slides_trains_live_takes_lambda_and_pauses(tmp_path):
                 metrics["steps_at_pause"] = stopped
                 metrics["dashboard_height_px"] = dashboard.bounding_box()["height"]
                 page.screenshot(path=str(OUT / "slide-paused.png"))
+
+                # one critic update alone: the picture changes, the counter does not
+                src = img.get_attribute("src")
+                page.locator("button.ganedu-critic").click()
+                _poll(lambda: f"one critic update at step {stopped}" in status.inner_text(), 20, "a lone critic update")
+                _poll(lambda: img.get_attribute("src") != src, 20, "the plot to show the new critic")
+                assert _counter(page) == stopped
+                page.screenshot(path=str(OUT / "slide-critic-step.png"))
+
+                # the recipe as it ships, from step 0: how long until 8/8 modes with >= 90% HQ (measured, not asserted:
+                # it depends on the machine's load; the note and the report quote it)
+                lam_box.fill(str(RECIPES["wgan-gp-toy"].gp_lambda))
+                lam_box.press("Enter")
+                page.locator(".ganedu-one-sided input").uncheck()
+                page.locator("button.ganedu-reset").click()
+                _poll(lambda: _counter(page) == 0 and "new run" in status.inner_text(), 20, "a new run")
+                train.click()
+                t_train, reached = time.time(), None
+                while time.time() - t_train < QUALITY_WAIT_S and reached is None:
+                    m = re.search(r"within 3σ (\d+)/8 \(HQ (\d+)%\)", page.locator(".ganedu-progress").inner_text())
+                    if m and int(m.group(1)) == 8 and int(m.group(2)) >= 90:
+                        reached = round(time.time() - t_train, 1), _counter(page)
+                    time.sleep(0.25)
+                metrics["to_8_of_8_and_90pct_hq_s_steps"] = reached
+                metrics["steps_after_quality_wait"] = _counter(page)
+                page.locator("button.ganedu-pause").click()
+                page.screenshot(path=str(OUT / "slide-quality.png"))
             finally:
                 browser.close()
                 lab.end_processes(chromes)
