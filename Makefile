@@ -29,7 +29,13 @@ setup: $(STAMP)
 
 # --allow-root only where you are root (a container, a VM): JupyterLab refuses root otherwise.
 LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
-lab: setup
+# The course's JupyterLab settings (jupyterlab/overrides.json: the slideshow keeps the prompt column,
+# so no overlay covers the dashboard's Train button) go where JupyterLab reads them for this env.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_OVERRIDES): jupyterlab/overrides.json | $(STAMP)
+	mkdir -p $(dir $@) && cp jupyterlab/overrides.json $@
+
+lab: setup $(LAB_OVERRIDES)
 	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 # Two pytest workers on one thread each (a 2-core laptop or CI box); nbval keeps each notebook's

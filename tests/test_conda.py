@@ -41,6 +41,7 @@ CONDA_FORGE_NAMES = {
     "matplotlib", "matplotlib-base",     # outputs of matplotlib-feedstock; -base has no Qt
     "ipywidgets", "jupyterlab",
     "jupyterlab_rise",                   # jupyterlab_rise-feedstock: underscore, unlike PyPI's
+    "jupyterlab-slideshow",              # jupyterlab-slideshow-feedstock (checked on anaconda.org, 2026-12-01)
     "pytest", "pytest-xdist", "nbval", "nbclient", "nbformat", "pyyaml", "psutil",
     "nbconvert", "nbconvert-core",       # outputs of nbconvert-feedstock; -core has no pandoc
 }
@@ -189,7 +190,7 @@ def test_binder_is_cpu_only_and_has_the_lab_and_slides():
     deps = _conda_deps(BINDER)
     assert "pytorch-cpu" in deps and "pytorch" not in deps and "pytorch-gpu" not in deps, \
         "Binder has no GPU: use conda-forge's pytorch-cpu (a far smaller image)"
-    for name in ("jupyterlab", "jupyterlab_rise", "ipywidgets", "matplotlib-base"):
+    for name in ("jupyterlab", "jupyterlab_rise", "jupyterlab-slideshow", "ipywidgets", "matplotlib-base"):
         assert name in deps, f"binder/environment.yml lacks {name}"
 
 
@@ -213,3 +214,15 @@ def test_postbuild_installs_ganedu_itself():
     assert len(installs) == 1, f"expected one pip install in postBuild, got {installs}"
     assert "--no-deps" in installs[0], "dependencies come from environment.yml, not pip"
     assert re.search(r"(-e\s+)?\.\s*$", installs[0]), "postBuild must install this repository (.)"
+
+
+def test_the_course_jupyterlab_settings_keep_the_prompt_column_and_binder_installs_them():
+    """jupyterlab-slideshow's default hides the prompt column behind a 64 px overlay that covers
+    the left edge of wide outputs (the dashboard's Train button); the course's settings keep it."""
+    import json
+
+    overrides = json.loads((ROOT / "jupyterlab" / "overrides.json").read_text())
+    assert overrides["jupyterlab-slideshow:plugin"]["showCodeCellPrompt"] is True
+    text = POSTBUILD.read_text()
+    assert "cp jupyterlab/overrides.json" in text and "share/jupyter/lab/settings" in text
+    assert "jupyterlab/overrides.json" in LOCAL.read_text()  # the conda recipe's steps say it too

@@ -87,6 +87,15 @@ def _code(text, kind="-", tags=()):
     return nbformat.v4.new_code_cell(text, metadata=meta)
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=nb_id)
+def test_no_cell_continues_a_slide_with_type_dash(path):
+    """A cell that continues a slide has no slide type: the same in nbconvert / RISE decks, and the live
+    deck (jupyterlab-slideshow 0.3.4) hides cells whose type is "-"."""
+    nb = nbformat.read(path, as_version=4)
+    dashed = [i for i, c in enumerate(nb.cells) if c.metadata.get("slideshow", {}).get("slide_type") == "-"]
+    assert not dashed, f"{path.name}: cells {dashed} have slide_type '-': remove it (the live deck hides them)"
+
+
 def test_the_rules_catch_a_deck_that_shows_everything():
     nb = _nb(_md("# Title", "slide"), _code("import torch"), _code("fig"),
              _md("## 1. Loss", "slide"), _md("Say: ... Ask: why?", "notes"), _code("loss(x)"))

@@ -45,3 +45,13 @@ def test_ci_calls_the_readme_test_command():
     with open(os.path.join(ROOT, "README.md")) as fh:
         readme = fh.read()
     assert "make test" in ci and "make test" in readme and "make lab" in readme
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/make"), reason="make is not installed")
+def test_make_lab_installs_the_course_jupyterlab_settings():
+    # -W: as if the settings file had just changed, so the copy is listed even where it is up to date
+    res = subprocess.run(["make", "-n", "lab", "-o", ".venv/.ganedu-installed", "-W", "jupyterlab/overrides.json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "cp jupyterlab/overrides.json .venv/share/jupyter/lab/settings/overrides.json" in res.stdout, res.stdout
+    assert res.stdout.index("overrides.json") < res.stdout.index("jupyter lab notebooks/")

@@ -218,3 +218,33 @@ def test_plot_showdown_puts_a_paper_recipe_in_one_column_across_datasets():
     axes = plot_showdown(result).get_axes()
     assert len(axes) == 4                                   # 2 datasets x 2 columns (gan, gan-toy), not 3
     assert [ax.get_title().split("\n")[0] for ax in axes[:3]] == ["gan[width=128]", "gan-toy", "gan"]
+
+
+def test_plot_showdown_titles_are_readable_and_apart_at_the_notebooks_width():
+    """07's grid (7 recipes x 2 datasets): every panel title is at least 9 px tall once the notebook
+    shows the figure at most SHOWN_WIDTH_PX wide, and no two titles overlap."""
+    from ganedu.lessons.showdown import SHOWN_WIDTH_PX, Showdown
+    result = Showdown()
+    recipes = ["gan-toy", "nsgan-toy", "wgan-toy", "wgan-gp-toy", "sngan-toy", "wgan-gp[width=128]", "gan[width=128]"]
+    for recipe in recipes:
+        for data in ("8gaussians", "25gaussians"):
+            result.rows.append(dict(recipe=recipe, data=data, seed=0, modes=25, hq=0.125, w1=0.1))
+            result.samples[(recipe, data, 0)] = torch.randn(50, 2, generator=torch.Generator().manual_seed(0))
+    for dpi in (60, 100):
+        fig = plot_showdown(result, dpi=dpi)
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        scale = min(1.0, SHOWN_WIDTH_PX / (fig.get_figwidth() * fig.dpi))  # the notebook scales it down
+        boxes = [ax.title.get_window_extent(renderer) for ax in fig.get_axes()]
+        line_px = [b.height / 2 * scale for b in boxes]              # two lines per title
+        assert min(line_px) >= 9, (dpi, min(line_px))
+        for a, b in zip(boxes, boxes[1:]):                            # neighbours in a row
+            if abs(a.y0 - b.y0) < 1:
+                assert a.x1 <= b.x0, (dpi, a, b)
+
+
+def test_number_never_prints_nan_where_a_number_is_expected():
+    from ganedu.lessons.showdown import NOT_RUN, number
+    assert number(0.25, "{:.1f}") == "0.2" and number(3, "{:.1f}x") == "3.0x"
+    assert number(float("nan"), "{:.1f}x") == NOT_RUN == number(None) == number(float("nan") / 2.0)
+    assert "nan" not in NOT_RUN

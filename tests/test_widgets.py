@@ -483,3 +483,90 @@ def test_a_slider_moved_key_press_by_key_press_is_one_mark_on_the_curves(dash):
     assert len(d.trainer.history["events"]) == 20  # the history keeps every change...
     curves = d.view._fig.axes[2]
     assert [t.get_text() for t in curves.texts] == [f"gp_lambda={d.trainer.recipe.gp_lambda:.3g} (×20)"]  # ...drawn once
+
+
+# ---- one update at a time (GAN Lab's "step the critic / the generator") -----------------------
+def _params(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def _same(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_critic_step_moves_only_the_critic_and_generator_step_only_the_generator(dash):
+    d = dash()
+    d.run(3)
+    g0, c0, steps, png0 = _params(d.trainer.generator), _params(d.trainer.critic), d.trainer.steps, picture(d)
+    d.buttons["critic"].click()
+    g1, c1 = _params(d.trainer.generator), _params(d.trainer.critic)
+    assert _same(g1, g0) and not _same(c1, c0) and d.trainer.steps == steps
+    assert picture(d) != png0 and "one critic update at step 3" in status_text(d)
+    d.buttons["generator"].click()
+    g2, c2 = _params(d.trainer.generator), _params(d.trainer.critic)
+    assert not _same(g2, g1) and _same(c2, c1) and d.trainer.steps == steps
+    assert "one generator update at step 3" in status_text(d)
+
+
+def test_a_lone_critic_step_applies_the_recipes_constraint(dash):
+    d = dash("wgan-toy")  # weight clipping at c
+    d.controls.texts["clip"].value = "0.005"
+    d.buttons["critic"].click()
+    biggest = max(float(p.detach().abs().max()) for p in d.trainer.critic.parameters())
+    assert biggest <= 0.005 + 1e-9
+
+
+def test_a_lone_update_pauses_a_running_dashboard(dash):
+    d = dash()
+    d.buttons["train"].click()
+    tick(d, 1)
+    d.step_generator()
+    assert not d.state()["running"]
+
+
+# ---- presets: one click per experiment -----------------------------------------------------------
+def test_a_preset_is_a_new_run_from_the_first_recipe_with_its_settings_and_trains(dash):
+    d = dash(presets={"λ = 0": {"gp_lambda": 0.0}, "n_critic 5, seed 3": {"n_critic": 5, "seed": 3}})
+    labels = [b.description for b in d.presets.buttons.values()]
+    assert labels == ["λ = 0", "n_critic 5, seed 3"]
+    d.run(5)
+    d.trainer.set(lr_g=1e-4)  # changed by hand: a preset starts from the first recipe, not from this
+    before = d.trainer
+    d.presets.buttons["λ = 0"].click()  # (ipywidgets 7 trains one chunk at once: its ▶ starts the rest)
+    assert d.trainer is not before and d.trainer.history["events"] == [] and d.state()["running"]
+    assert d.trainer.recipe.gp_lambda == 0 and not d.controls.gp_on.value and d.controls.texts["gp_lambda"].value == "0"
+    assert d.trainer.recipe.lr_g == d._first.lr_g
+    assert "λ = 0: a new run with λ = 0" in status_text(d)
+    tick(d, 2)
+    assert d.trainer.steps > 0
+    d.preset("n_critic 5, seed 3")  # experiments do not pile up: λ is the first recipe's again
+    r = d.trainer.recipe
+    assert (r.n_critic, r.gp_lambda, d.trainer.seed, d.controls.seed_w.value) == (5, d._first.gp_lambda, 3, 3)
+
+
+def test_presets_are_checked_when_the_dashboard_is_made(dash):
+    with pytest.raises(TypeError, match="preset 'x'.*gp_lamda.*did you mean 'gp_lambda'"):
+        dash(presets={"x": {"gp_lamda": 1.0}})
+    with pytest.raises(ValueError, match="preset 'x'.*gp_lambda"):
+        dash(presets={"x": {"gp_lambda": -1.0}})
+    with pytest.raises(ValueError, match="preset 'x': data must be one of"):
+        dash(presets={"x": {"data": "9gaussians"}})
+    with pytest.raises(TypeError, match="presets must be a dict"):
+        dash(presets=[("x", {})])
+    with pytest.raises(TypeError, match="preset 'x' must be a dict"):
+        dash(presets={"x": 1.0})
+    d = dash(presets={"x": {"n_critic": 2}})
+    with pytest.raises(ValueError, match="label must be one of"):
+        d.preset("y")
+
+
+def test_a_preset_may_name_another_recipe_and_the_menu_follows(dash):
+    d = dash(presets={"the minimax GAN": {"recipe": "gan-toy", "lr_d": 2e-3}})
+    d.preset("the minimax GAN")
+    r = d.trainer.recipe
+    assert (r.name, r.loss, r.lr_d, d.controls.recipe_w.value) == ("gan-toy", "minimax", 2e-3, "gan-toy")
+    assert "recipe gan-toy, lr D = 0.002" in status_text(d)
+    with pytest.raises(ValueError, match="preset 'x': recipe must be one of"):
+        dash(presets={"x": {"recipe": "gann"}})
+    with pytest.raises(ValueError, match="has no presets"):
+        dash().preset("x")

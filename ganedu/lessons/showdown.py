@@ -36,7 +36,7 @@ from ..recipes import RECIPES, Recipe, get_recipe
 
 __all__ = ["COLUMNS", "EVAL_SEED", "DATA_SEED", "LITERATURE", "Showdown", "label", "reference_data",
            "score", "run_one", "reference_row", "run_showdown", "summarize", "format_table",
-           "literature_table", "plot_showdown"]
+           "literature_table", "plot_showdown", "number", "NOT_RUN"]
 
 EVAL_SEED = 2024    # seed of the latent codes every generator is scored on
 DATA_SEED = 4202    # seed of the fixed data sample W1 is measured against
@@ -250,6 +250,18 @@ def _cell(value, fmt):
     return fmt.format(value)
 
 
+#: what prose shows for a number the showdown has not measured (a recipe outside this run's plan)
+NOT_RUN = "not run here"
+
+
+def number(value, fmt: str = "{:.3g}") -> str:
+    """``value`` formatted for prose, or ``NOT_RUN`` where there is none: ``None`` or NaN (the mean
+    of no runs, a ratio with one). Never prints "nan" where a student expects a number."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NOT_RUN
+    return fmt.format(value)
+
+
 def format_table(rows: list, columns=None, *, title: str | None = None) -> str:
     """A plain-text table (no pandas) of ``rows``; ``columns`` defaults to those any row fills."""
     columns = columns or [c for c in COLUMNS if any(r.get(c[0]) not in (None, "") for r in rows)]
@@ -281,8 +293,16 @@ def literature_table(ours: list, source: str = "ours (measured)") -> str:
     return format_table(rows, columns, title="2D ring (ours: 8gaussians) and 2D grid (ours: 25gaussians)")
 
 
+#: the width a notebook shows a figure at, at most (JupyterLab scales a wider PNG down to it)
+SHOWN_WIDTH_PX = 1000
+
+
 def plot_showdown(result: Showdown, *, seed: int = 0, n_points: int = 400, dpi: int = 60):
-    """A grid of final samples: one row per dataset, one column per recipe (seed ``seed``)."""
+    """A grid of final samples: one row per dataset, one column per recipe (seed ``seed``).
+
+    Each panel's title is the recipe over its scores, on two short lines, at a size that stays
+    readable (about 10 px) when the notebook scales the figure down to ``SHOWN_WIDTH_PX``; the
+    dataset names the row (the first column's y label)."""
     from ..plot import new_figure, plot_image_grid, plot_samples
 
     keys = [k for k in result.samples if k[2] == seed]
@@ -298,7 +318,10 @@ def plot_showdown(result: Showdown, *, seed: int = 0, n_points: int = 400, dpi: 
     recipes = list(dict.fromkeys(column(k[0]) for k in keys))
     runs = {(column(r), d): r for r, d, _ in keys}
     rows = {(r["recipe"], r["data"]): r for r in result.rows if r["seed"] == seed}
-    fig = new_figure((1.9 * len(recipes) + 0.4, 2.1 * len(datasets) + 0.6), dpi=dpi)
+    width_in = 1.9 * len(recipes) + 0.6
+    shown_dpi = min(dpi, SHOWN_WIDTH_PX / width_in)          # pixels per inch once shown in the notebook
+    title_pt = 10 * 72 / shown_dpi                            # a title about 10 px tall on screen
+    fig = new_figure((width_in, (2.1 + title_pt / 72 * 0.6) * len(datasets) + 0.6), dpi=dpi)
     axes = fig.subplots(len(datasets), len(recipes), squeeze=False)
     for i, data in enumerate(datasets):
         real = reference_data(data, n_points) if data in TOY_DATASETS else None
@@ -313,14 +336,17 @@ def plot_showdown(result: Showdown, *, seed: int = 0, n_points: int = 400, dpi: 
                 plot_samples(real, samples[:n_points], ax=ax, lim=(-2.2, 2.2) if data != "swissroll" else 2.0)
                 ax.get_legend().remove()
                 ax.set_xlabel("$x_1$", fontsize=7)
-                ax.set_ylabel("$x_2$" if j == 0 else "", fontsize=7)
+                ax.set_ylabel(f"{data}\n$x_2$" if j == 0 else "", fontsize=title_pt if j == 0 else 7)
                 ax.tick_params(labelsize=6)
                 sub = (f"{r['modes']} modes, HQ {r['hq']:.0%}" if r["modes"] is not None
                        else f"W1 {r['w1']:.3f}")
             else:
                 plot_image_grid(samples[:16], nrow=4, ax=ax)
                 sub = f"{r['classes']}/10 classes, FD {r['fd']:.0f}"
-            ax.set_title(f"{recipe}\n{data}: {sub}", fontsize=7)
+                if j == 0:
+                    ax.text(-0.08, 0.5, data, rotation=90, ha="right", va="center", fontsize=title_pt,
+                            transform=ax.transAxes)
+            ax.set_title(f"{recipe}\n{sub}", fontsize=title_pt)
     fig.suptitle(f"Same budget, same metrics: final samples (seed {seed}); "
-                 "blue = data, vermillion = generated", fontsize=10)
+                 "blue = data, vermillion = generated", fontsize=title_pt)
     return fig

@@ -135,6 +135,16 @@ class Controls:
     def _refuse(self, name, why):
         self._say(f"{LABELS[name]}: refused. {why}", "error")
 
+    def show_run(self, recipe_name, data, seed):
+        """Show a run's recipe name, data and seed without starting a new run (the caller does)."""
+        self._syncing = True
+        try:
+            if recipe_name in self.recipe_w.options:
+                self.recipe_w.value = recipe_name
+            self.data_w.value, self.seed_w.value = data, seed
+        finally:
+            self._syncing = False
+
     # ---- Trainer -> widgets --------------------------------------------------------------------
     def show(self, recipe=None):
         """Show the values the trainer uses (its seed too), or ``recipe``'s, without applying them."""

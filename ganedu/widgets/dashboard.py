@@ -8,6 +8,7 @@ Headless (tests, nbval): ``run(steps)`` trains synchronously and renders once; `
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import weakref
@@ -15,11 +16,12 @@ import weakref
 import ipywidgets as W
 
 from .. import torch_threads
-from ..checks import check_int, check_number
+from ..checks import check_choice, check_int, check_number
 from ..plot import fig_to_png
 from ..train import RECIPES, Trainer, TrainingDiverged, get_recipe
-from .clock import Clock
-from .controls import DATASETS, Controls
+from .clock import IPYWIDGETS_7, Clock
+from .controls import DATASETS, LABELS, Controls, plain
+from .presets import Presets, check_presets
 from .view import View
 
 __all__ = ["TrainingDashboard"]
@@ -37,6 +39,8 @@ class TrainingDashboard:
         chunk_s: training time per tick, from when it was sent (default 95% of the tick);
         threads: torch threads while it trains (default: the Trainer's choice, 1 for the small
             toy networks on a CPU; None: leave torch's setting).
+        presets: one-click experiments, ``{label: {setting: value}}`` (Recipe fields, ``data``,
+            ``seed``): a button each, a new run from the first recipe with those settings.
         **overrides: recipe fields, e.g. ``gp_lambda=1.0``.
 
     Its parts: ``controls`` (widgets <-> ``Trainer.set``), ``clock`` (ticks, chunk deadlines),
@@ -47,11 +51,12 @@ class TrainingDashboard:
 
     def __init__(self, recipe="wgan-gp-toy", data="8gaussians", *, seed=0, device="auto",
                  snapshot_dir="snapshots", refresh_hz=2.0, interval_ms=150, chunk_s=None,
-                 threads="auto", **overrides):
+                 threads="auto", presets=None, **overrides):
         check_number("refresh_hz", refresh_hz, gt=0, le=4, expected="in (0, 4] refreshes per second")
         if data not in DATASETS:
             raise ValueError(f"data must be one of {DATASETS}, got {data!r}")
-        self._recipe = get_recipe(recipe, **overrides)
+        self._recipe = self._first = get_recipe(recipe, **overrides)
+        self._presets = check_presets({} if presets is None else presets, self._first, DATASETS)
         self.device, self.snapshot_dir, self.threads = device, snapshot_dir, threads
         self._closed, self.diverged, self.view = False, None, View()
         self.status, self.progress, self.step_counter, self.image = (  # (names notebooks use)
@@ -60,6 +65,7 @@ class TrainingDashboard:
                                  on_setup=self._on_setup)
         self.clock = Clock(interval_ms, chunk_s, refresh_hz=refresh_hz, on_chunk=self._chunk,
                            on_play=self.train, on_pause=self.pause)
+        self.presets = Presets(self._presets, on_pick=lambda _recipe, _run, label: self.preset(label))
         self._build_widgets()
         self._new_trainer()
         self.redraw()
@@ -71,6 +77,8 @@ class TrainingDashboard:
     def _build_widgets(self):
         self.buttons = dict(self.clock.buttons)  # train, pause: the play control is the clock's
         for name, text, icon, action in (("step", "Step", "step-forward", self.step),
+                                         ("critic", "Critic step", "", self.step_critic),
+                                         ("generator", "Generator step", "", self.step_generator),
                                          ("reset", "Reset", "undo", self.reset),
                                          ("save", "Save snapshot", "camera", self.save_snapshot)):
             self.buttons[name] = W.Button(description=text, icon=icon, layout=W.Layout(width="auto"))
@@ -78,7 +86,8 @@ class TrainingDashboard:
         for w, css in ((self.clock.play, "clock"), *((b, n) for n, b in self.buttons.items())):
             w.add_class(f"ganedu-{css}")
         self.widget = W.VBox([*self.controls.rows(), W.HBox([self.clock.play, *self.buttons.values()]),
-                              W.HBox([self.step_counter, self.progress]), self.status, self.image])
+                              self.presets.row, W.HBox([self.step_counter, self.progress]), self.status,
+                              self.image])
         self.widget.add_class("ganedu-dashboard")
 
     def _ipython_display_(self):
@@ -135,16 +144,60 @@ class TrainingDashboard:
         self.pause()
         self.run(1)
 
-    def reset(self):
-        """Stop, and start again from new networks with the current controls."""
+    def step_critic(self):
+        """One critic update alone (Algorithm 1's inner loop, once): the surface and its arrows
+        change, the samples do not. Not counted by the step counter (it counts generator steps)."""
+        self._one_update("critic")
+
+    def step_generator(self):
+        """One generator update alone, against the critic as it is: the samples move along the
+        arrows, the surface does not change. Not counted by the step counter."""
+        self._one_update("generator")
+
+    def _one_update(self, network):
+        self.pause()
+        trainer, recipe = self.trainer, self.trainer.recipe
+        with torch_threads(self._threads()):
+            trainer.schedule_lr(recipe)  # the learning rates of this step
+            trainer.critic_step(recipe) if network == "critic" else trainer.generator_step(recipe)
+        self.redraw()
+        self.view.say(f"one {network} update at step {trainer.steps} (the counter counts generator steps, "
+                      f"each after {recipe.n_critic} critic update{'s' if recipe.n_critic > 1 else ''})", "ok")
+
+    def preset(self, label):
+        """Run the experiment ``label`` (one of ``presets``): a new run from the first recipe with
+        its settings, training (ipywidgets 7: click ▶)."""
+        if not self._presets:
+            raise ValueError(f"label: this dashboard has no presets (TrainingDashboard(..., presets=...)), got {label!r}")
+        check_choice("label", label, tuple(self._presets))
+        recipe, run = self._presets[label]
+        self.pause()
+        self._recipe = recipe
+        self.controls.show(recipe)
+        self.controls.show_run(recipe.name, run.get("data", self.controls.data_w.value),
+                               run.get("seed", self.controls.seed_w.value))
+        if not self.reset():
+            return
+        self.train()
+        base = RECIPES[run["recipe"]] if "recipe" in run else self._first
+        changed = [f"{k} {v}" for k, v in run.items()]
+        changed += [f"{LABELS.get(f.name, f.name)} = {plain(getattr(recipe, f.name))}"
+                    for f in dataclasses.fields(recipe) if getattr(recipe, f.name) != getattr(base, f.name)]
+        hint = " (ipywidgets 7: click ▶ to keep training)" if self.clock.running and IPYWIDGETS_7 else ""
+        self.view.say(f"{label}: a new run with {', '.join(changed) or 'the first settings'}{hint}", "ok")
+
+    def reset(self) -> bool:
+        """Stop, and start again from new networks with the current controls (False: refused)."""
         self.pause()
         try:
             self._new_trainer()
         except (ValueError, TypeError) as exc:
             self.controls.show()
-            return self.view.say(f"seed/recipe/data: refused, the run is unchanged. {exc}", "error")
+            self.view.say(f"seed/recipe/data: refused, the run is unchanged. {exc}", "error")
+            return False
         self.redraw()
         self.view.say(f"new run: {self.trainer.recipe.name} on {self.controls.data_w.value}, seed {self.trainer.seed}")
+        return True
 
     def run(self, steps: int):
         """Headless: train ``steps`` generator steps synchronously, then render once."""

@@ -61,13 +61,16 @@ def _free_port() -> int:
 
 
 class JupyterLab:
-    """``with JupyterLab(tmp) as lab:`` a server on ``lab.url`` serving ``lab.root``."""
+    """``with JupyterLab(tmp) as lab:`` a server on ``lab.url`` serving ``lab.root``.
 
-    def __init__(self, tmp: Path, env: dict | None = None):
+    ``env``: extra environment variables for the server and its kernels; ``args``: extra
+    command-line options (e.g. ``--LabApp.app_settings_dir=...``)."""
+
+    def __init__(self, tmp: Path, env: dict | None = None, args: list | None = None):
         self.tmp, self.root = Path(tmp), Path(tmp) / "root"
         self.token, self.port = secrets.token_hex(16), _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.extra_env = env or {}
+        self.extra_env, self.extra_args = env or {}, list(args or ())
         self.proc = None
 
     def __enter__(self):
@@ -88,7 +91,7 @@ class JupyterLab:
             [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--port={self.port}",
              "--port-retries=0", "--no-browser", f"--IdentityProvider.token={self.token}",
              f"--ServerApp.root_dir={self.root}", "--LabApp.expose_app_in_browser=True",
-             "--ServerApp.allow_root=True"],
+             "--ServerApp.allow_root=True", *self.extra_args],
             env=env, cwd=self.root, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:

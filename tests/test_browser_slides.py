@@ -1,0 +1,179 @@
+"""The lecture path in a real browser: notebook 05 presented as slides, the dashboard live on its slide.
+
+JupyterLab 4 + ipywidgets 8 + jupyterlab-slideshow (the presentation mode that shows the live
+notebook itself, so its widgets stay live; jupyterlab-rise 0.43 renders them as text), with the
+course's settings (jupyterlab/overrides.json, what `make lab` and Binder install). In quick mode:
+run all cells, start the slideshow on the dashboard's slide at 1280×720, click Train, see the
+step counter advance and the plot redraw, type a new λ, Pause, make one critic update alone; then
+measure how long the recipe as it ships takes, from Train, to 8/8 modes with >= 90% HQ. The
+screenshots and the measured rates go to test-output/browser-slides/ (look at them).
+Skips when chromium or playwright is missing, unless GANEDU_REQUIRE_BROWSER=1 (CI).
+"""
+import json
+import re
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from ganedu.recipes import RECIPES
+
+sys.path.insert(0, str(Path(__file__).parent / "browser"))
+import ganedu_lab as lab  # noqa: E402
+
+OUT = lab.ROOT / "test-output" / "browser-slides"
+NOTEBOOK = "05_gradient_penalty.ipynb"
+SCREEN = {"width": 1280, "height": 720}
+QUALITY_WAIT_S = 60  # how long the time-to-quality measurement waits (the issue's goal: 20 s)
+
+
+def _counter(page) -> int:
+    text = page.locator(".ganedu-step-counter").inner_text()
+    m = re.search(r"step (\d+)", text)
+    assert m, f"step counter shows {text!r}"
+    return int(m.group(1))
+
+
+def _poll(condition, timeout, what):
+    end = time.time() + timeout
+    while time.time() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def _dashboard_cell_index() -> int:
+    cells = json.loads((lab.ROOT / "notebooks" / NOTEBOOK).read_text())["cells"]
+    return next(i for i, c in enumerate(cells)
+                if c["cell_type"] == "code" and "TrainingDashboard(" in "".join(c["source"]))
+
+
+ALL_RAN = """() => {
+    const nb = window.jupyterapp.shell.currentWidget.content;
+    const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+    return k.status === 'idle' && nb.widgets.every(c => c.model.type !== 'code' || c.model.executionCount);
+}"""
+
+
+def test_notebook_05_as_slides_trains_live_takes_lambda_and_pauses(tmp_path):
+    chromium = lab.chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    settings = tmp_path / "app-settings"  # the course's overrides, read the way an installed lab reads them
+    settings.mkdir()
+    shutil.copy(lab.ROOT / "jupyterlab" / "overrides.json", settings / "overrides.json")
+    t_start, metrics = time.time(), {}
+    with lab.JupyterLab(tmp_path, env={"GANEDU_QUICK": "1", "OMP_NUM_THREADS": "1"},
+                        args=[f"--LabApp.app_settings_dir={settings}"]) as server:
+        shutil.copy(lab.ROOT / "notebooks" / NOTEBOOK, server.root / NOTEBOOK)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, headless=True, args=lab.CHROMIUM_ARGS)
+            chromes = lab.chromium_descendants()
+            try:
+                page = browser.new_page(viewport=SCREEN)
+                page.goto(server.notebook_url(NOTEBOOK))
+                lab.wait_until_ready(page)
+                page.evaluate("window.jupyterapp.shell.currentWidget.content.notebookConfig.windowingMode = 'none'")
+                t_run = time.time()
+                lab.run_all(page)
+                page.wait_for_function(ALL_RAN, timeout=240_000, polling=500)
+                metrics["run_all_quick_s"] = round(time.time() - t_run, 1)
+
+                # present from the "Try it yourself" slide, then down (⌄) to the dashboard's sub-slide
+                page.evaluate(f"window.jupyterapp.shell.currentWidget.content.activeCellIndex = {_dashboard_cell_index() - 1}")
+                page.evaluate("window.jupyterapp.commands.execute('deck:start')")
+                page.wait_for_selector("body[data-jp-deck-mode='presenting']", state="attached", timeout=30_000)
+                dashboard = page.locator(".ganedu-dashboard")
+                page.wait_for_timeout(1000)
+                page.screenshot(path=str(OUT / "slide-try-it-yourself.png"))
+                assert not dashboard.is_visible(), "the dashboard should be on its own slide"
+                page.locator(".jp-deck-mod-direction-down").click()  # the deck's own ⌄ button
+                _poll(dashboard.is_visible, 30, "the dashboard on the sub-slide below")
+                # a slide taller than the screen scrolls with the mouse wheel
+                scroll = "() => document.querySelector('.jp-WindowedPanel-outer').scrollTop"
+                top = page.evaluate(scroll)
+                page.mouse.move(640, 400)
+                page.mouse.wheel(0, 200)
+                _poll(lambda: page.evaluate(scroll) > top, 10, "the slide to scroll with the mouse wheel")
+                page.mouse.wheel(0, -2000)
+                _poll(lambda: page.evaluate(scroll) == 0, 10, "the slide to scroll back to its top")
+                img = page.locator("img.ganedu-plot")
+                _poll(lambda: (img.get_attribute("src") or "").startswith("blob:"), 30, "the plot")
+                page.screenshot(path=str(OUT / "slide-before-train.png"))
+                train = page.locator("button.ganedu-train")
+                box = train.bounding_box()
+                metrics["train_button_box"] = box
+                assert box and 0 <= box["x"] and box["x"] + box["width"] <= SCREEN["width"], box
+                # nothing covers Train: the element at its centre is the button (or inside it)
+                on_top = page.evaluate("""([x, y]) => { const e = document.elementFromPoint(x, y);
+                    return e.closest('button.ganedu-train') ? '' : e.outerHTML.slice(0, 300); }""",
+                                       [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2])
+                assert on_top == "", f"something covers the Train button on the slide: {on_top}"
+
+                # Train: the counter advances and the plot is redrawn
+                step0, src0 = _counter(page), img.get_attribute("src")
+                train.click()
+                t_train = time.time()
+                _poll(lambda: _counter(page) > step0, 30, "the step counter to advance after Train")
+                _poll(lambda: img.get_attribute("src") != src0, 30, "the plot to be redrawn")
+                metrics["first_redraw_after_train_s"] = round(time.time() - t_train, 2)
+
+                # λ typed on the slide: the kernel applies it from the next step
+                status = page.locator(".ganedu-status")
+                lam_box = page.locator(".ganedu-lambda-text input")
+                lam_box.fill("1")
+                lam_box.press("Enter")
+                _poll(lambda: "λ = 1 from step" in status.inner_text(), 20, "λ = 1 to be applied")
+                page.wait_for_timeout(3000)
+                progress = page.locator(".ganedu-progress").inner_text()
+                m = re.search(r"([\d.]+) steps/s", progress)
+                metrics["progress_line"] = progress
+                metrics["steps_per_s_on_slide"] = float(m.group(1)) if m else None
+                page.screenshot(path=str(OUT / "slide-training.png"))
+
+                # Pause: the counter stops, no rate left standing
+                page.locator("button.ganedu-pause").click()
+                _poll(lambda: "paused at step" in status.inner_text(), 20, "Pause to be processed")
+                stopped = _counter(page)
+                page.wait_for_timeout(1500)
+                assert _counter(page) == stopped, "the step counter still advances after Pause"
+                assert "steps/s" not in page.locator(".ganedu-progress").inner_text()
+                metrics["steps_at_pause"] = stopped
+                metrics["dashboard_height_px"] = dashboard.bounding_box()["height"]
+                page.screenshot(path=str(OUT / "slide-paused.png"))
+
+                # one critic update alone: the picture changes, the counter does not
+                src = img.get_attribute("src")
+                page.locator("button.ganedu-critic").click()
+                _poll(lambda: f"one critic update at step {stopped}" in status.inner_text(), 20, "a lone critic update")
+                _poll(lambda: img.get_attribute("src") != src, 20, "the plot to show the new critic")
+                assert _counter(page) == stopped
+                page.screenshot(path=str(OUT / "slide-critic-step.png"))
+
+                # the recipe as it ships, from step 0: how long until 8/8 modes with >= 90% HQ (measured, not asserted:
+                # it depends on the machine's load; the note and the report quote it)
+                lam_box.fill(str(RECIPES["wgan-gp-toy"].gp_lambda))
+                lam_box.press("Enter")
+                page.locator(".ganedu-one-sided input").uncheck()
+                page.locator("button.ganedu-reset").click()
+                _poll(lambda: _counter(page) == 0 and "new run" in status.inner_text(), 20, "a new run")
+                train.click()
+                t_train, reached = time.time(), None
+                while time.time() - t_train < QUALITY_WAIT_S and reached is None:
+                    m = re.search(r"within 3σ (\d+)/8 \(HQ (\d+)%\)", page.locator(".ganedu-progress").inner_text())
+                    if m and int(m.group(1)) == 8 and int(m.group(2)) >= 90:
+                        reached = round(time.time() - t_train, 1), _counter(page)
+                    time.sleep(0.25)
+                metrics["to_8_of_8_and_90pct_hq_s_steps"] = reached
+                metrics["steps_after_quality_wait"] = _counter(page)
+                page.locator("button.ganedu-pause").click()
+                page.screenshot(path=str(OUT / "slide-quality.png"))
+            finally:
+                browser.close()
+                lab.end_processes(chromes)
+    metrics["duration_s"] = round(time.time() - t_start, 1)
+    (OUT / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
+    print(json.dumps(metrics, ensure_ascii=False))
