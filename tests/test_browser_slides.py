@@ -50,6 +50,14 @@ def _dashboard_cell_index() -> int:
                 if c["cell_type"] == "code" and "TrainingDashboard(" in "".join(c["source"]))
 
 
+def _try_it_slide_index() -> int:
+    """The "Try it yourself" slide: the last cell of type slide before the dashboard (speaker notes may
+    stand between them)."""
+    cells = json.loads((lab.ROOT / "notebooks" / NOTEBOOK).read_text())["cells"]
+    return max(i for i, c in enumerate(cells[:_dashboard_cell_index()])
+               if c["metadata"].get("slideshow", {}).get("slide_type") == "slide")
+
+
 ALL_RAN = """() => {
     const nb = window.jupyterapp.shell.currentWidget.content;
     const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
@@ -83,7 +91,7 @@ def test_notebook_05_as_slides_trains_live_takes_lambda_and_pauses(tmp_path):
                 metrics["run_all_quick_s"] = round(time.time() - t_run, 1)
 
                 # present from the "Try it yourself" slide, then down (⌄) to the dashboard's sub-slide
-                page.evaluate(f"window.jupyterapp.shell.currentWidget.content.activeCellIndex = {_dashboard_cell_index() - 1}")
+                page.evaluate(f"window.jupyterapp.shell.currentWidget.content.activeCellIndex = {_try_it_slide_index()}")
                 page.evaluate("window.jupyterapp.commands.execute('deck:start')")
                 page.wait_for_selector("body[data-jp-deck-mode='presenting']", state="attached", timeout=30_000)
                 dashboard = page.locator(".ganedu-dashboard")
