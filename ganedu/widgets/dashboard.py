@@ -5,6 +5,8 @@ dashed lines on the curves). Plots refresh at a fixed rate (``refresh_hz`` <= 4 
 slower only if drawing would take over 40% of the time), as a PNG in an ``ipywidgets.Image``:
 no ipympl. Toy networks train on one CPU thread, as the Trainer does (``ganedu.torch_threads``).
 Headless (tests, nbval): ``run(steps)`` trains synchronously and renders once; ``state()``.
+Longer than most modules (about 350 lines) because the dashboard's actions live here side by
+side, a few lines each: train, pause, one update of one network, presets, your own data.
 """
 from __future__ import annotations
 
@@ -14,15 +16,17 @@ import time
 import weakref
 
 import ipywidgets as W
+import torch
 
 from .. import torch_threads
-from ..checks import check_choice, check_int, check_number
+from ..checks import check_choice, check_int, check_number, check_tensor
+from ..points import csv_points, text_points
 from ..plot import fig_to_png
 from ..train import RECIPES, Trainer, TrainingDiverged, get_recipe
 from .clock import IPYWIDGETS_7, Clock
 from .controls import DATASETS, LABELS, Controls, plain
 from .presets import Presets, check_presets
-from .view import View
+from .view import OWN, View
 
 __all__ = ["TrainingDashboard"]
 
@@ -58,7 +62,7 @@ class TrainingDashboard:
         self._recipe = self._first = get_recipe(recipe, **overrides)
         self._presets = check_presets({} if presets is None else presets, self._first, DATASETS)
         self.device, self.snapshot_dir, self.threads = device, snapshot_dir, threads
-        self._closed, self.diverged, self.view = False, None, View()
+        self._closed, self.diverged, self.view, self._points = False, None, View(), None
         self.status, self.progress, self.step_counter, self.image = (  # (names notebooks use)
             self.view.status, self.view.progress, self.view.step_counter, self.view.image)
         self.controls = Controls(self._recipe, data, seed, trainer=lambda: self.trainer, say=self.view.say,
@@ -85,8 +89,16 @@ class TrainingDashboard:
             self.buttons[name].on_click(lambda _button, action=action: action())
         for w, css in ((self.clock.play, "clock"), *((b, n) for n, b in self.buttons.items())):
             w.add_class(f"ganedu-{css}")
+        self.word_w = W.Text(placeholder="a word", description="your data", layout=W.Layout(width="220px"))
+        self.word_button = W.Button(description="Train on this word", layout=W.Layout(width="auto"))
+        self.word_button.on_click(lambda _button: self.use_word())
+        self.upload_w = W.FileUpload(accept=".csv", multiple=False, description="CSV x,y")
+        self.upload_w.observe(lambda change: self.use_csv(_uploaded(change["new"])), "value")
+        for w, css in ((self.word_w, "word"), (self.upload_w, "upload"), (self.word_button, "use-word")):
+            w.add_class(f"ganedu-{css}")
+        own = W.HBox([self.word_w, self.word_button, self.upload_w])
         self.widget = W.VBox([*self.controls.rows(), W.HBox([self.clock.play, *self.buttons.values()]),
-                              self.presets.row, W.HBox([self.step_counter, self.progress]), self.status,
+                              self.presets.row, own, W.HBox([self.step_counter, self.progress]), self.status,
                               self.image])
         self.widget.add_class("ganedu-dashboard")
 
@@ -107,8 +119,9 @@ class TrainingDashboard:
 
     def _new_trainer(self):
         recipe = self._recipe.replace(**self.controls.values())
-        self.trainer = Trainer.from_recipe(recipe, self.controls.data_w.value, seed=self.controls.seed_w.value,
-                                           device=self.device)
+        name = self.controls.data_w.value
+        self.trainer = Trainer.from_recipe(recipe, self._points if name == OWN else name,
+                                           seed=self.controls.seed_w.value, device=self.device)
         self.view.new_run(self.trainer, self.controls.data_w.value)
         self.diverged = None
 
@@ -143,6 +156,39 @@ class TrainingDashboard:
         """One generator step (after n_critic critic steps), then redraw."""
         self.pause()
         self.run(1)
+
+    # ---- your own data ---------------------------------------------------------------------------
+    def use_points(self, points, what="your points"):
+        """Train on your own 2D points ``(N, 2)``: a new run on them (the data menu says "your points")."""
+        points = check_tensor("points", points, ndim=2, floating=True)
+        if points.shape[1] != 2 or len(points) < 2:
+            raise ValueError(f"points must have shape (N, 2) with N >= 2, got {tuple(points.shape)}")
+        self.pause()
+        self._points = points.detach().cpu().float()
+        self.controls.offer(OWN)
+        self.controls.show_run(self._recipe.name, OWN, self.controls.seed_w.value)
+        if self.reset():
+            self.view.say(f"{what}: {len(points)} points. Modes do not apply to them; the exact W₁ does. "
+                          "Click Train.", "ok")
+
+    def use_word(self, word=None):
+        """Train on the outline of ``word`` (default: the word typed in the box); a refusal in words."""
+        word = self.word_w.value if word is None else word
+        try:
+            points = text_points(word, 4000, generator=torch.Generator().manual_seed(self.controls.seed_w.value))
+        except (TypeError, ValueError) as exc:
+            return self.view.say(f"your data: refused. {exc}", "error")
+        self.use_points(points, f"the outline of {word.strip()!r}")
+
+    def use_csv(self, content):
+        """Train on the points of a CSV file's content (``x,y`` lines); a refusal in words."""
+        if content is None:
+            return
+        try:
+            points = csv_points(content)
+        except (TypeError, ValueError) as exc:
+            return self.view.say(f"your data: refused. {exc}", "error")
+        self.use_points(points, "your CSV file")
 
     def step_critic(self):
         """One critic update alone (Algorithm 1's inner loop, once): the surface and its arrows
@@ -285,6 +331,13 @@ class TrainingDashboard:
         TrainingDashboard._live.discard(self)
         for w in descendants(self.widget):
             w.close()
+
+
+def _uploaded(value):
+    """The content (bytes) of the last file in a ``FileUpload`` value, or None: ipywidgets 8 gives
+    a tuple of dicts, ipywidgets 7 a dict of dicts by file name; both hold ``"content"``."""
+    files = list(value.values()) if isinstance(value, dict) else list(value)
+    return bytes(files[-1]["content"]) if files else None
 
 
 def descendants(widget):
