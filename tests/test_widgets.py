@@ -622,3 +622,29 @@ def test_own_points_are_checked():
     pts = text_points("O", 2000, noise=0.0, generator=torch.Generator().manual_seed(0))
     r = pts.norm(dim=1)  # an "O": two rings around the centre, nothing near it
     assert pts.shape == (2000, 2) and float(r.min()) > 0.3 and abs(float(pts.abs().max()) - 1.4) < 1e-5
+
+
+# ---- branch and compare --------------------------------------------------------------------------
+def test_branch_here_makes_a_twin_on_the_same_state_and_noise_that_keeps_its_settings(dash):
+    d = dash()
+    d.run(6)
+    d.buttons["branch"].click()
+    twin = d.branch_view.twin
+    assert twin is not d.trainer and twin.steps == d.trainer.steps == 6
+    assert _same(_params(twin.generator), _params(d.trainer.generator))
+    assert "branched at step 6" in status_text(d) and "branched at step 6" in d.branch_view.words.value
+    assert d.branch_view.image.value[:8] == PNG
+    # no change: the twin and the run draw the same noise and stay equal, step for step
+    d.run(3)
+    assert twin.steps == d.trainer.steps == 9 and _same(_params(twin.generator), _params(d.trainer.generator))
+    # one setting changed in the run you see: the twin keeps λ, the two runs part
+    d.controls.texts["gp_lambda"].value = "10"
+    d.buttons["train"].click()
+    tick(d, 2)
+    d.pause()
+    assert twin.steps == d.trainer.steps > 9
+    assert (twin.recipe.gp_lambda, d.trainer.recipe.gp_lambda) == (d._first.gp_lambda, 10.0)
+    assert not _same(_params(twin.generator), _params(d.trainer.generator))
+    assert "λ = 0.1" in d.branch_view.words.value
+    d.reset()  # a new run ends the comparison
+    assert d.branch_view.twin is None

@@ -5,8 +5,9 @@ dashed lines on the curves). Plots refresh at a fixed rate (``refresh_hz`` <= 4 
 slower only if drawing would take over 40% of the time), as a PNG in an ``ipywidgets.Image``:
 no ipympl. Toy networks train on one CPU thread, as the Trainer does (``ganedu.torch_threads``).
 Headless (tests, nbval): ``run(steps)`` trains synchronously and renders once; ``state()``.
-Longer than most modules (about 350 lines) because the dashboard's actions live here side by
-side, a few lines each: train, pause, one update of one network, presets, your own data.
+Longer than most modules (about 380 lines) because the dashboard's actions live here side by
+side, a few lines each: train, pause, one update of one network, presets, your own data,
+branch and compare.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from ..checks import check_choice, check_int, check_number, check_tensor
 from ..points import csv_points, text_points
 from ..plot import fig_to_png
 from ..train import RECIPES, Trainer, TrainingDiverged, get_recipe
+from .branch import Branch
 from .clock import IPYWIDGETS_7, Clock
 from .controls import DATASETS, LABELS, Controls, plain
 from .presets import Presets, check_presets
@@ -63,6 +65,7 @@ class TrainingDashboard:
         self._presets = check_presets({} if presets is None else presets, self._first, DATASETS)
         self.device, self.snapshot_dir, self.threads = device, snapshot_dir, threads
         self._closed, self.diverged, self.view, self._points = False, None, View(), None
+        self.branch_view = Branch()
         self.status, self.progress, self.step_counter, self.image = (  # (names notebooks use)
             self.view.status, self.view.progress, self.view.step_counter, self.view.image)
         self.controls = Controls(self._recipe, data, seed, trainer=lambda: self.trainer, say=self.view.say,
@@ -83,6 +86,7 @@ class TrainingDashboard:
         for name, text, icon, action in (("step", "Step", "step-forward", self.step),
                                          ("critic", "Critic step", "", self.step_critic),
                                          ("generator", "Generator step", "", self.step_generator),
+                                         ("branch", "Branch here", "", self.branch),
                                          ("reset", "Reset", "undo", self.reset),
                                          ("save", "Save snapshot", "camera", self.save_snapshot)):
             self.buttons[name] = W.Button(description=text, icon=icon, layout=W.Layout(width="auto"))
@@ -99,7 +103,7 @@ class TrainingDashboard:
         own = W.HBox([self.word_w, self.word_button, self.upload_w])
         self.widget = W.VBox([*self.controls.rows(), W.HBox([self.clock.play, *self.buttons.values()]),
                               self.presets.row, own, W.HBox([self.step_counter, self.progress]), self.status,
-                              self.image])
+                              W.HBox([self.image, self.branch_view.box])])
         self.widget.add_class("ganedu-dashboard")
 
     def _ipython_display_(self):
@@ -123,6 +127,7 @@ class TrainingDashboard:
         self.trainer = Trainer.from_recipe(recipe, self._points if name == OWN else name,
                                            seed=self.controls.seed_w.value, device=self.device)
         self.view.new_run(self.trainer, self.controls.data_w.value)
+        self.branch_view.stop()  # a new run ends a comparison
         self.diverged = None
 
     def _threads(self):
@@ -189,6 +194,16 @@ class TrainingDashboard:
         except (TypeError, ValueError) as exc:
             return self.view.say(f"your data: refused. {exc}", "error")
         self.use_points(points, "your CSV file")
+
+    def branch(self):
+        """Branch here: a twin of the run as it is keeps its settings and trains beside it; the
+        controls steer the run you see (change one setting, then Train, and compare)."""
+        self.pause()
+        name = self.controls.data_w.value
+        self.branch_view.start(self.trainer, self._points if name == OWN else name, self.view.real, name)
+        self.redraw()
+        self.view.say(f"branched at step {self.trainer.steps}: the twin (right) keeps its settings; change one "
+                      "here, then Train, and compare", "ok")
 
     def step_critic(self):
         """One critic update alone (Algorithm 1's inner loop, once): the surface and its arrows
@@ -264,9 +279,13 @@ class TrainingDashboard:
         try:
             with torch_threads(self._threads()):
                 if deadline is not None:
+                    if self.branch_view.twin is not None:  # two runs: each gets half the chunk
+                        now = time.perf_counter()
+                        deadline = now + (deadline - now) / 2
                     self.clock.train_until(self.trainer.step, deadline)
                 for _ in range(steps):
                     self.trainer.step()
+                self.branch_view.catch_up(self.trainer.steps)
         except TrainingDiverged as exc:
             self._diverge(exc)
             return False
@@ -293,6 +312,7 @@ class TrainingDashboard:
         try:
             with torch_threads(self._threads()):
                 self.view.show(self.trainer, self.steps_per_second())
+                self.branch_view.draw()
         except TrainingDiverged as exc:
             return self._diverge(exc)
         self.controls.show()  # also what code set with dashboard.trainer.set(...)
