@@ -5,7 +5,8 @@ notebook itself, so its widgets stay live; jupyterlab-rise 0.43 renders them as 
 course's settings (jupyterlab/overrides.json, what `make lab` and Binder install). In quick mode:
 run all cells, start the slideshow on the dashboard's slide at 1280×720, click Train, see the
 step counter advance and the plot redraw, type a new λ, Pause, make one critic update alone, run
-a one-click experiment, train on a typed word's outline (modes n/a, W₁ shown); then
+a one-click experiment, branch and compare with λ changed, train on a typed word's outline (modes
+n/a, W₁ shown); then
 measure how long the recipe as it ships takes, from Train, to 8/8 modes with >= 90% HQ. The
 screenshots and the measured rates go to test-output/browser-slides/ (look at them).
 Skips when chromium or playwright is missing, unless GANEDU_REQUIRE_BROWSER=1 (CI).
@@ -161,6 +162,22 @@ def test_notebook_05_as_slides_trains_live_takes_lambda_and_pauses(tmp_path):
                 assert lam_box.input_value() == "100"
                 page.locator("button.ganedu-pause").click()
                 _poll(lambda: "paused at step" in status.inner_text(), 20, "Pause after the preset")
+
+                # branch and compare: a twin keeps its settings beside the run the controls steer
+                page.locator("button.ganedu-branch").click()
+                twin = page.locator("img.ganedu-branch-plot")
+                _poll(lambda: twin.is_visible() and "branched at step" in status.inner_text(), 20, "the twin")
+                lam_box.fill("10")
+                lam_box.press("Enter")
+                _poll(lambda: "λ = 10 from step" in status.inner_text(), 20, "λ = 10 in the steered run")
+                twin_src, branched_at = twin.get_attribute("src"), _counter(page)
+                train.click()
+                _poll(lambda: _counter(page) > branched_at and twin.get_attribute("src") != twin_src, 30,
+                      "both runs to train and the twin to be redrawn")
+                page.locator("button.ganedu-pause").click()
+                _poll(lambda: "paused at step" in status.inner_text(), 20, "Pause with a twin")
+                assert "λ = 100" in page.locator(".ganedu-branch-words").inner_text()  # the twin kept its λ
+                page.screenshot(path=str(OUT / "slide-branch.png"))
 
                 # your own data: a word's outline; modes do not apply, the exact W₁ does
                 page.locator(".ganedu-word input").fill("GAN")
