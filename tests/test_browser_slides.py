@@ -4,7 +4,9 @@ JupyterLab 4 + ipywidgets 8 + jupyterlab-slideshow (the presentation mode that s
 notebook itself, so its widgets stay live; jupyterlab-rise 0.43 renders them as text), with the
 course's settings (jupyterlab/overrides.json, what `make lab` and Binder install). In quick mode:
 run all cells, start the slideshow on the dashboard's slide at 1280×720, click Train, see the
-step counter advance and the plot redraw, type a new λ, Pause, make one critic update alone; then
+step counter advance and the plot redraw, type a new λ, Pause, make one critic update alone, run
+a one-click experiment, branch and compare with λ changed, train on a typed word's outline (modes
+n/a, W₁ shown); then
 measure how long the recipe as it ships takes, from Train, to 8/8 modes with >= 90% HQ. The
 screenshots and the measured rates go to test-output/browser-slides/ (look at them).
 Skips when chromium or playwright is missing, unless GANEDU_REQUIRE_BROWSER=1 (CI).
@@ -160,6 +162,48 @@ def test_notebook_05_as_slides_trains_live_takes_lambda_and_pauses(tmp_path):
                 _poll(lambda: img.get_attribute("src") != src, 20, "the plot to show the new critic")
                 assert _counter(page) == stopped
                 page.screenshot(path=str(OUT / "slide-critic-step.png"))
+
+                # a one-click experiment: a new run with its setting, training at once
+                page.locator("button.ganedu-preset", has_text="λ = 100").click()
+                _poll(lambda: "λ = 100: a new run with λ = 100" in status.inner_text(), 20, "the preset's new run")
+                _poll(lambda: _counter(page) > 0, 30, "the preset's run to train")
+                assert lam_box.input_value() == "100"
+                page.locator("button.ganedu-pause").click()
+                _poll(lambda: "paused at step" in status.inner_text(), 20, "Pause after the preset")
+
+                # branch and compare: a twin keeps its settings beside the run the controls steer
+                page.locator("button.ganedu-branch").click()
+                twin = page.locator("img.ganedu-branch-plot")
+                _poll(lambda: twin.is_visible() and "branched at step" in status.inner_text(), 20, "the twin")
+                lam_box.fill("10")
+                lam_box.press("Enter")
+                _poll(lambda: "λ = 10 from step" in status.inner_text(), 20, "λ = 10 in the steered run")
+                twin_src, branched_at = twin.get_attribute("src"), _counter(page)
+                train.click()
+                _poll(lambda: _counter(page) > branched_at and twin.get_attribute("src") != twin_src, 30,
+                      "both runs to train and the twin to be redrawn")
+                page.locator("button.ganedu-pause").click()
+                _poll(lambda: "paused at step" in status.inner_text(), 20, "Pause with a twin")
+                assert "λ = 100" in page.locator(".ganedu-branch-words").inner_text()  # the twin kept its λ
+                page.screenshot(path=str(OUT / "slide-branch.png"))
+
+                # your own data: a word's outline; modes do not apply, the exact W₁ does
+                page.locator(".ganedu-word input").fill("GAN")
+                page.locator("button.ganedu-use-word").click()
+                _poll(lambda: "the outline of 'GAN': 4000 points" in status.inner_text(), 30, "the word as data")
+                train.click()
+                _poll(lambda: _counter(page) > 20, 60, "training on the word")
+                progress = page.locator(".ganedu-progress").inner_text()
+                assert "modes n/a" in progress and "exact W₁" in progress, progress
+                page.locator("button.ganedu-pause").click()
+                _poll(lambda: "paused at step" in status.inner_text(), 20, "Pause on the word")
+                page.mouse.move(640, 400)
+                page.mouse.wheel(0, 300)  # down to the samples panel
+                page.wait_for_timeout(500)
+                page.screenshot(path=str(OUT / "slide-word-data.png"))
+                page.mouse.wheel(0, -2000)
+                page.locator(".ganedu-data select").select_option("8gaussians")  # back to the mixture
+                _poll(lambda: "new run" in status.inner_text() and _counter(page) == 0, 20, "a run on 8gaussians")
 
                 # the recipe as it ships, from step 0: how long until 8/8 modes with >= 90% HQ (measured, not asserted:
                 # it depends on the machine's load; the note and the report quote it)

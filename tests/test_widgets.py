@@ -570,3 +570,81 @@ def test_a_preset_may_name_another_recipe_and_the_menu_follows(dash):
         dash(presets={"x": {"recipe": "gann"}})
     with pytest.raises(ValueError, match="has no presets"):
         dash().preset("x")
+
+
+# ---- your own 2D data -----------------------------------------------------------------------------
+def test_a_word_is_data_modes_say_n_a_and_w1_still_works(dash):
+    d = dash()
+    d.word_w.value = "GAN"
+    d.word_button.click()
+    assert d.controls.data_w.value == "your points" and d.trainer.steps == 0
+    assert "the outline of 'GAN': 4000 points" in status_text(d)
+    d.run(3)
+    line = d.progress.value
+    assert "modes n/a" in line and re.search(r"exact W₁ \d+\.\d{3}", line) and "within 3σ" not in line
+    real = d.trainer.real_batch(500)
+    assert real.shape == (500, 2) and float(real.abs().max()) <= 1.5  # the word's points, on the toy scale
+    d.word_w.value = "   "
+    d.word_button.click()
+    assert "your data: refused. text must have at least one visible character" in status_text(d)
+
+
+def test_a_csv_upload_is_data_in_both_ipywidgets_formats(dash):
+    from ganedu.widgets.dashboard import _uploaded
+    content = b"x,y\n0,0\n1,0\n0,1\n1,1\n"
+    as_7 = {"points.csv": {"content": content, "metadata": {"name": "points.csv"}}}   # ipywidgets 7.x
+    as_8 = ({"name": "points.csv", "content": memoryview(content)},)                  # ipywidgets 8.x
+    assert _uploaded(as_7) == _uploaded(as_8) == content and _uploaded(()) is None
+    d = dash()
+    d.use_csv(content)
+    pts = d._points
+    corners = torch.tensor(sorted(map(tuple, pts.tolist())))
+    torch.testing.assert_close(corners, torch.tensor([(-1.4, -1.4), (-1.4, 1.4), (1.4, -1.4), (1.4, 1.4)]))
+    assert "your CSV file: 4 points" in status_text(d)
+    d.use_csv(b"x,y\n0,zero\n")
+    assert "your data: refused. content must be CSV lines of two numbers 'x,y'; data line 1 is '0,zero'" \
+        in html.unescape(status_text(d))
+    d.controls.data_w.value = "8gaussians"  # back to a named set: modes count again
+    d.run(2)
+    assert "within 3σ" in d.progress.value
+
+
+def test_own_points_are_checked():
+    from ganedu.points import csv_points, text_points
+    with pytest.raises(TypeError, match="text must be a str"):
+        text_points(3)
+    with pytest.raises(ValueError, match="at least 2 points, got 1"):
+        csv_points("1,2\n")
+    with pytest.raises(ValueError, match="all be the same point"):
+        csv_points("1,2\n1,2\n")
+    with pytest.raises(ValueError, match="finite"):
+        csv_points("1,2\nnan,3\n")
+    pts = text_points("O", 2000, noise=0.0, generator=torch.Generator().manual_seed(0))
+    r = pts.norm(dim=1)  # an "O": two rings around the centre, nothing near it
+    assert pts.shape == (2000, 2) and float(r.min()) > 0.3 and abs(float(pts.abs().max()) - 1.4) < 1e-5
+
+
+# ---- branch and compare --------------------------------------------------------------------------
+def test_branch_here_makes_a_twin_on_the_same_state_and_noise_that_keeps_its_settings(dash):
+    d = dash()
+    d.run(6)
+    d.buttons["branch"].click()
+    twin = d.branch_view.twin
+    assert twin is not d.trainer and twin.steps == d.trainer.steps == 6
+    assert _same(_params(twin.generator), _params(d.trainer.generator))
+    assert "branched at step 6" in status_text(d) and "branched at step 6" in d.branch_view.words.value
+    assert d.branch_view.image.value[:8] == PNG
+    # no change: the twin and the run draw the same noise and stay equal, step for step
+    d.run(3)
+    assert twin.steps == d.trainer.steps == 9 and _same(_params(twin.generator), _params(d.trainer.generator))
+    # one setting changed in the run you see: the twin keeps λ, the two runs part
+    d.controls.texts["gp_lambda"].value = "10"
+    d.buttons["train"].click()
+    tick(d, 2)
+    d.pause()
+    assert twin.steps == d.trainer.steps > 9
+    assert (twin.recipe.gp_lambda, d.trainer.recipe.gp_lambda) == (d._first.gp_lambda, 10.0)
+    assert not _same(_params(twin.generator), _params(d.trainer.generator))
+    assert "λ = 0.1" in d.branch_view.words.value
+    d.reset()  # a new run ends the comparison
+    assert d.branch_view.twin is None

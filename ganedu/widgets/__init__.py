@@ -7,6 +7,7 @@ GAN trains, and watch the critic and the samples respond.
   value may be is the Recipe's to say, and a refusal shows the Recipe's own message;
 - ``clock.py``: the one play control and the front end's ``Play`` ticks; each tick trains one
   chunk of steps on the main thread (its docstring says why there is no thread);
+- ``branch.py``: branch and compare, a twin of the run that keeps its settings, drawn beside it;
 - ``presets.py``: one-click experiments, a button each (a new run with a few settings changed);
 - ``view.py``: what it shows: the figure as a PNG, the step counter, the progress line with the
   live scores (``score_live``: modes, HQ, exact W₁), the status message;

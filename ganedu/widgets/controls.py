@@ -135,6 +135,15 @@ class Controls:
     def _refuse(self, name, why):
         self._say(f"{LABELS[name]}: refused. {why}", "error")
 
+    def offer(self, data_name):
+        """Add ``data_name`` (your own points) to the data menu."""
+        if data_name not in self.data_w.options:
+            self._syncing = True
+            try:
+                self.data_w.options = (*self.data_w.options, data_name)
+            finally:
+                self._syncing = False
+
     def show_run(self, recipe_name, data, seed):
         """Show a run's recipe name, data and seed without starting a new run (the caller does)."""
         self._syncing = True

@@ -5,6 +5,9 @@ dashed lines on the curves). Plots refresh at a fixed rate (``refresh_hz`` <= 4 
 slower only if drawing would take over 40% of the time), as a PNG in an ``ipywidgets.Image``:
 no ipympl. Toy networks train on one CPU thread, as the Trainer does (``ganedu.torch_threads``).
 Headless (tests, nbval): ``run(steps)`` trains synchronously and renders once; ``state()``.
+Longer than most modules (about 380 lines) because the dashboard's actions live here side by
+side, a few lines each: train, pause, one update of one network, presets, your own data,
+branch and compare.
 """
 from __future__ import annotations
 
@@ -14,15 +17,18 @@ import time
 import weakref
 
 import ipywidgets as W
+import torch
 
 from .. import torch_threads
-from ..checks import check_choice, check_int, check_number
+from ..checks import check_choice, check_int, check_number, check_tensor
+from ..points import csv_points, text_points
 from ..plot import fig_to_png
 from ..train import RECIPES, Trainer, TrainingDiverged, get_recipe
+from .branch import Branch
 from .clock import IPYWIDGETS_7, Clock
 from .controls import DATASETS, LABELS, Controls, plain
 from .presets import Presets, check_presets
-from .view import View
+from .view import OWN, View
 
 __all__ = ["TrainingDashboard"]
 
@@ -58,7 +64,8 @@ class TrainingDashboard:
         self._recipe = self._first = get_recipe(recipe, **overrides)
         self._presets = check_presets({} if presets is None else presets, self._first, DATASETS)
         self.device, self.snapshot_dir, self.threads = device, snapshot_dir, threads
-        self._closed, self.diverged, self.view = False, None, View()
+        self._closed, self.diverged, self.view, self._points = False, None, View(), None
+        self.branch_view = Branch()
         self.status, self.progress, self.step_counter, self.image = (  # (names notebooks use)
             self.view.status, self.view.progress, self.view.step_counter, self.view.image)
         self.controls = Controls(self._recipe, data, seed, trainer=lambda: self.trainer, say=self.view.say,
@@ -79,15 +86,24 @@ class TrainingDashboard:
         for name, text, icon, action in (("step", "Step", "step-forward", self.step),
                                          ("critic", "Critic step", "", self.step_critic),
                                          ("generator", "Generator step", "", self.step_generator),
+                                         ("branch", "Branch here", "", self.branch),
                                          ("reset", "Reset", "undo", self.reset),
                                          ("save", "Save snapshot", "camera", self.save_snapshot)):
             self.buttons[name] = W.Button(description=text, icon=icon, layout=W.Layout(width="auto"))
             self.buttons[name].on_click(lambda _button, action=action: action())
         for w, css in ((self.clock.play, "clock"), *((b, n) for n, b in self.buttons.items())):
             w.add_class(f"ganedu-{css}")
+        self.word_w = W.Text(placeholder="a word", description="your data", layout=W.Layout(width="220px"))
+        self.word_button = W.Button(description="Train on this word", layout=W.Layout(width="auto"))
+        self.word_button.on_click(lambda _button: self.use_word())
+        self.upload_w = W.FileUpload(accept=".csv", multiple=False, description="CSV x,y")
+        self.upload_w.observe(lambda change: self.use_csv(_uploaded(change["new"])), "value")
+        for w, css in ((self.word_w, "word"), (self.upload_w, "upload"), (self.word_button, "use-word")):
+            w.add_class(f"ganedu-{css}")
+        own = W.HBox([self.word_w, self.word_button, self.upload_w])
         self.widget = W.VBox([*self.controls.rows(), W.HBox([self.clock.play, *self.buttons.values()]),
-                              self.presets.row, W.HBox([self.step_counter, self.progress]), self.status,
-                              self.image])
+                              self.presets.row, own, W.HBox([self.step_counter, self.progress]), self.status,
+                              W.HBox([self.image, self.branch_view.box])])
         self.widget.add_class("ganedu-dashboard")
 
     def _ipython_display_(self):
@@ -107,9 +123,11 @@ class TrainingDashboard:
 
     def _new_trainer(self):
         recipe = self._recipe.replace(**self.controls.values())
-        self.trainer = Trainer.from_recipe(recipe, self.controls.data_w.value, seed=self.controls.seed_w.value,
-                                           device=self.device)
+        name = self.controls.data_w.value
+        self.trainer = Trainer.from_recipe(recipe, self._points if name == OWN else name,
+                                           seed=self.controls.seed_w.value, device=self.device)
         self.view.new_run(self.trainer, self.controls.data_w.value)
+        self.branch_view.stop()  # a new run ends a comparison
         self.diverged = None
 
     def _threads(self):
@@ -143,6 +161,49 @@ class TrainingDashboard:
         """One generator step (after n_critic critic steps), then redraw."""
         self.pause()
         self.run(1)
+
+    # ---- your own data ---------------------------------------------------------------------------
+    def use_points(self, points, what="your points"):
+        """Train on your own 2D points ``(N, 2)``: a new run on them (the data menu says "your points")."""
+        points = check_tensor("points", points, ndim=2, floating=True)
+        if points.shape[1] != 2 or len(points) < 2:
+            raise ValueError(f"points must have shape (N, 2) with N >= 2, got {tuple(points.shape)}")
+        self.pause()
+        self._points = points.detach().cpu().float()
+        self.controls.offer(OWN)
+        self.controls.show_run(self._recipe.name, OWN, self.controls.seed_w.value)
+        if self.reset():
+            self.view.say(f"{what}: {len(points)} points. Modes do not apply to them; the exact W₁ does. "
+                          "Click Train.", "ok")
+
+    def use_word(self, word=None):
+        """Train on the outline of ``word`` (default: the word typed in the box); a refusal in words."""
+        word = self.word_w.value if word is None else word
+        try:
+            points = text_points(word, 4000, generator=torch.Generator().manual_seed(self.controls.seed_w.value))
+        except (TypeError, ValueError) as exc:
+            return self.view.say(f"your data: refused. {exc}", "error")
+        self.use_points(points, f"the outline of {word.strip()!r}")
+
+    def use_csv(self, content):
+        """Train on the points of a CSV file's content (``x,y`` lines); a refusal in words."""
+        if content is None:
+            return
+        try:
+            points = csv_points(content)
+        except (TypeError, ValueError) as exc:
+            return self.view.say(f"your data: refused. {exc}", "error")
+        self.use_points(points, "your CSV file")
+
+    def branch(self):
+        """Branch here: a twin of the run as it is keeps its settings and trains beside it; the
+        controls steer the run you see (change one setting, then Train, and compare)."""
+        self.pause()
+        name = self.controls.data_w.value
+        self.branch_view.start(self.trainer, self._points if name == OWN else name, self.view.real, name)
+        self.redraw()
+        self.view.say(f"branched at step {self.trainer.steps}: the twin (right) keeps its settings; change one "
+                      "here, then Train, and compare", "ok")
 
     def step_critic(self):
         """One critic update alone (Algorithm 1's inner loop, once): the surface and its arrows
@@ -218,9 +279,13 @@ class TrainingDashboard:
         try:
             with torch_threads(self._threads()):
                 if deadline is not None:
+                    if self.branch_view.twin is not None:  # two runs: each gets half the chunk
+                        now = time.perf_counter()
+                        deadline = now + (deadline - now) / 2
                     self.clock.train_until(self.trainer.step, deadline)
                 for _ in range(steps):
                     self.trainer.step()
+                self.branch_view.catch_up(self.trainer.steps)
         except TrainingDiverged as exc:
             self._diverge(exc)
             return False
@@ -247,6 +312,7 @@ class TrainingDashboard:
         try:
             with torch_threads(self._threads()):
                 self.view.show(self.trainer, self.steps_per_second())
+                self.branch_view.draw()
         except TrainingDiverged as exc:
             return self._diverge(exc)
         self.controls.show()  # also what code set with dashboard.trainer.set(...)
@@ -285,6 +351,13 @@ class TrainingDashboard:
         TrainingDashboard._live.discard(self)
         for w in descendants(self.widget):
             w.close()
+
+
+def _uploaded(value):
+    """The content (bytes) of the last file in a ``FileUpload`` value, or None: ipywidgets 8 gives
+    a tuple of dicts, ipywidgets 7 a dict of dicts by file name; both hold ``"content"``."""
+    files = list(value.values()) if isinstance(value, dict) else list(value)
+    return bytes(files[-1]["content"]) if files else None
 
 
 def descendants(widget):

@@ -16,7 +16,10 @@ from ..data import TOY_DATASETS, toy_modes
 from ..metrics import mode_coverage, score_samples
 from ..plot import fig_to_png, plot_trainer
 
-__all__ = ["View", "score_live", "progress_line"]
+__all__ = ["View", "score_live", "progress_line", "OWN"]
+
+#: the data menu's name for your own points (a word's outline, a CSV file): no modes, W₁ works
+OWN = "your points"
 
 _COLORS = {"info": "#333", "ok": "#009E73", "error": "#D55E00"}
 
@@ -30,9 +33,12 @@ def score_live(samples: torch.Tensor, real: torch.Tensor, data: str) -> dict:
     between the two closest centres (what a student sees as "a sample near each mode" before the
     samples are within 3σ). Image data: an empty dict.
     """
+    n = min(len(samples), len(real))
+    if data == OWN:  # free-form points: nothing to count modes of; the exact W₁ to them still works
+        scores = score_samples(samples, None, real=real[:n], n_w1=n)
+        return {**scores, "points": n, "free_form": True}
     if data not in TOY_DATASETS:
         return {}
-    n = min(len(samples), len(real))
     scores = score_samples(samples, data, real=real[:n], n_w1=n)
     scores["points"] = n
     if "modes_total" in scores:  # the mixtures, whose modes are known
@@ -56,6 +62,8 @@ def progress_line(trainer, steps_per_second: float, scores: dict) -> str:
         line.append(f"lr × {r.lr_factor(trainer.steps):.2f} (decay over {r.lr_decay_steps} steps)")
     if "w1" in scores:
         line.append(f"exact W₁ {scores['w1']:.3f} ({scores['points']} points)")
+    if scores.get("free_form"):
+        line.append("modes n/a (your points have no modes)")
     if "modes" in scores:
         k = scores["n_modes"]
         line.append(f"modes near {scores['modes_near']}/{k}, within 3σ {scores['modes']}/{k} "
