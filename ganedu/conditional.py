@@ -137,14 +137,25 @@ class ConditionalGenerator(nn.Module):
         self.tanh = bool(tanh)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        self._check_z(z)
+        check_labels("y", y, self.n_classes, batch=z.shape[0])
+        return self.generate(z, one_hot(y, self.n_classes, z.dtype))
+
+    def generate(self, z: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
+        r""":math:`g([z, c])` for any class code ``c`` ``(B, n_classes)``: a one-hot row, or a mix of two
+        (:math:`c = (1 - t)\,\mathrm{onehot}(a) + t\,\mathrm{onehot}(b)`, the label interpolation)."""
+        self._check_z(z)
+        check_tensor("code", code, ndim=2, floating=True)
+        if code.shape != (z.shape[0], self.n_classes):
+            raise ValueError(f"code must have shape ({z.shape[0]}, {self.n_classes}), got {tuple(code.shape)}")
+        x = self.net(torch.cat([z, code], dim=1))                          # (B, prod(out_shape))
+        x = torch.tanh(x) if self.tanh else x
+        return x.reshape(z.shape[0], *self.out_shape)                      # (B, *out_shape)
+
+    def _check_z(self, z):
         _check_input("ConditionalGenerator", "z", z, self)
         if z.dim() != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"ConditionalGenerator expects z of shape (B, {self.z_dim}), got {tuple(z.shape)}")
-        check_labels("y", y, self.n_classes, batch=z.shape[0])
-        h = torch.cat([z, one_hot(y, self.n_classes, z.dtype)], dim=1)     # (B, z_dim + K)
-        x = self.net(h)                                                     # (B, prod(out_shape))
-        x = torch.tanh(x) if self.tanh else x
-        return x.reshape(z.shape[0], *self.out_shape)                      # (B, *out_shape)
 
 
 def _flatten_input(owner: str, net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

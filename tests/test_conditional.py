@@ -213,3 +213,14 @@ def test_conditional_penalty_refuses_batchnorm_and_mismatched_samples():
         conditional_gradient_penalty(BNCritic(), x, x + 1, y)
     with pytest.raises(ValueError, match="same shape"):
         conditional_gradient_penalty(ConcatCritic(3, 2, 8, 1), x, torch.randn(4, 3), y)
+
+
+def test_generate_with_a_one_hot_code_is_forward_and_mixes_interpolate():
+    torch.manual_seed(0)
+    gen = ConditionalGenerator(n_classes=4, z_dim=3, width=16, depth=2)
+    z, y = torch.randn(6, 3), torch.tensor([0, 1, 2, 3, 0, 1])
+    torch.testing.assert_close(gen.generate(z, one_hot(y, 4)), gen(z, y))
+    mix = 0.5 * one_hot(y, 4) + 0.5 * one_hot((y + 1) % 4, 4)
+    assert (gen.generate(z, mix) - gen(z, y)).abs().max() > 1e-3
+    with pytest.raises(ValueError, match="code must have shape"):
+        gen.generate(z, torch.zeros(6, 5))
