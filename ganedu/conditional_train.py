@@ -131,6 +131,8 @@ class ConditionalTrainer(Trainer):
         super().__init__(get_conditional_recipe(recipe), generator, critic, data, device=device, seed=seed, flush_every=flush_every,
                          next_batch=lambda n: self.next_labelled(n)[0])
         self.use_cuda_graphs = False                          # labelled batches are drawn on the host
+        if self.rng.device.type != "cpu":                     # ... with a CPU random stream
+            self.rng = torch.Generator().manual_seed(seed)
         self.next_labelled = labelled_batch_fn(data, self.device, self.rng)
 
     @classmethod
