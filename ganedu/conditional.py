@@ -5,7 +5,7 @@ Two ways to give the critic the label:
 1. **Input concatenation** (Mirza & Osindero 2014, §3.2): the one-hot label is appended to the input,
    :math:`D(x, y) = f([x, \mathrm{onehot}(y)])` (for images: appended to the flattened pixels, the
    MLP form of "one-hot channels").
-2. **Projection** (Miyato & Koyama 2018, Eq. 3): a feature map :math:`\phi`, a scalar head :math:`\psi`
+2. **Projection** (Miyato & Koyama 2018, §3): a feature map :math:`\phi`, a scalar head :math:`\psi`
    and a class embedding :math:`V`: :math:`D(x, y) = \psi(\phi(x)) + V_y^\top \phi(x)`.
 
 The generator takes the label by concatenation, :math:`G(z, y) = g([z, \mathrm{onehot}(y)])`.
@@ -194,7 +194,7 @@ class ConcatCritic(nn.Module):
 
 
 class ProjectionCritic(nn.Module):
-    r""":math:`D(x, y) = \psi(\phi(x)) + V_y^\top \phi(x)`, the projection discriminator (Miyato & Koyama 2018, Eq. 3).
+    r""":math:`D(x, y) = \psi(\phi(x)) + V_y^\top \phi(x)`, the projection discriminator (Miyato & Koyama 2018, §3).
 
     :math:`\phi`: ``depth`` hidden layers, ``(B, in_dim) -> (B, width)``; :math:`\psi`: a linear map to one
     number; :math:`V`: an embedding, one row :math:`V_y \in \mathbb{R}^{width}` per class. The label

@@ -1,7 +1,7 @@
 r"""Checks for notebook 08 (conditional and controllable generation), three exercises.
 
 1. ``check_projection_critic(projection_critic)``: ``projection_critic(phi, psi, embed, x, y) -> (B,)``,
-   :math:`D(x, y) = \psi(\phi(x)) + V_y^\top \phi(x)` (Miyato & Koyama 2018, Eq. 3).
+   :math:`D(x, y) = \psi(\phi(x)) + V_y^\top \phi(x)` (Miyato & Koyama 2018, §3).
 2. ``check_conditional_penalty(conditional_penalty)``: ``conditional_penalty(critic, real, fake, labels)``,
    :math:`\mathbb{E}(\|\nabla_{\hat x} D(\hat x, y)\|_2 - 1)^2` with x̂ mixed per sample and the one-hot
    ``labels`` passed to the critic unchanged (the label is not interpolated, and not differentiated).
