@@ -15,6 +15,9 @@ rolls back and raises :class:`ganedu.train.TrainingDiverged`). Each detector's d
 rule; its thresholds are the module's constants. Mode detectors need a toy mixture
 (``ganedu.data.TOY_MIXTURES``); the overfitting detector needs held-out real data.
 
+Longer than the ~350 lines of most modules: nine detectors of a few lines each and the Monitor they read
+are easiest to check side by side (one rule per function, its thresholds at the top).
+
 Kept out of the Trainer: the Monitor measures every ``every`` steps on separate random streams,
 so a watched run trains exactly as an unwatched one (``tests/test_diagnose.py`` checks this).
 """

@@ -188,6 +188,10 @@ def test_findings_read_as_sentences():
 from ganedu.lessons.atlas import ATLAS, HEALTHY, run_entry, run_healthy  # noqa: E402
 
 
+# Measured (seeds 0-2, ATEN_CPU_CAPABILITY=default and the native AVX2 kernels): every entry fires on all six runs.
+# Margins measured for the closest call, exploding_gradients (||∇C(x̂)|| must grow 10x and end above 10): it grew
+# 19.7x / 2371x / 521x (default) and 22.7x / 1314x / 34x (native), ending at 38-7279. With lr 3e-3 instead of 1e-2 it
+# grew only 6x on seed 1 under the default kernels, which is why the entry uses 1e-2.
 @pytest.mark.training_outcome
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("failure", list(ATLAS))

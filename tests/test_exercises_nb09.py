@@ -94,7 +94,8 @@ def test_the_correct_fix_passes(name, capsys):
 
 
 @pytest.mark.training_outcome
-@pytest.mark.parametrize("name", ["penalty", "gp_update", "clip_update", "detach_update", "generator_loss"])
+@pytest.mark.parametrize("name", ["penalty", "gp_update", "clip_update", "detach_update", "generator_loss",
+                                  "generator_update"])
 def test_the_short_run_shows_the_bug(name):
     """The symptom the check prints is real: the buggy piece's run fails the fixed piece's criterion."""
     run = bughunt.short_run(name, bughunt.BUGGY[name])
@@ -104,8 +105,10 @@ def test_the_short_run_shows_the_bug(name):
         assert run["max_weight"] > 0.01, run
     elif name == "detach_update":
         assert run["leaked"] > 0, run
+    elif name == "generator_update":
+        assert run["last_move"] > 10 * run["first_move"], run
     else:
-        assert run["w1_after"] > run["w1_before"], run
+        assert run["score_after"] < run["score_before"], run
 
 
 def test_a_stub_is_not_done():

@@ -7,8 +7,9 @@ what it looks like. :func:`short_run` plugs a piece into a small run and measure
   a critic trained alone for ``CRITIC_STEPS`` steps on fixed batches (real digits, fixed fakes), as
   in notebooks 03-05; the symptom is the critic's gradient norm at x̂ (1 when the penalty works),
   its largest weight (at most c under clipping) or the gradient that leaked into the generator.
-- ``generator_loss``, ``generator_update``: the generator side of a WGAN-GP run on 8 Gaussians;
-  the symptom is W1 to the data before and after.
+- ``generator_loss``, ``generator_update``: the generator alone, ``GAN_STEPS`` SGD steps against a
+  fixed linear critic; the symptom is the critic's mean score of the fakes (it must rise) and the
+  size of the last step against the first (equal sizes without accumulated gradients).
 
 The checks (``ganedu.lessons.exercises.nb09_bughunt``) probe the student's fix on random inputs
 against ganedu's own functions and name the bug when it is still there; then they call short_run.
@@ -21,16 +22,15 @@ import torch
 from torch import nn
 
 from ..checks import check_choice, check_int
-from ..data import load_digits, sample_toy
+from ..data import load_digits
 from ..lipschitz import gradient_norms, gradient_penalty, interpolate
 from ..losses import critic_loss_wasserstein, g_loss_wasserstein
-from ..metrics import w1_to_data
-from ..models import MLPCritic, MLPGenerator
+from ..models import MLPGenerator
 
 __all__ = ["BUGS", "BUGGY", "short_run", "image_critic", "CRITIC_STEPS"]
 
 CRITIC_STEPS = 150
-GAN_STEPS = 300
+GAN_STEPS = 50
 
 BUGS = {  # name -> (the bug, where people hit it)
     "penalty": ("the gradient's norm taken over dim=1 only: for images (B, C, H, W) that is a norm per pixel",
@@ -176,34 +176,36 @@ def _critic_run(name, piece, seed, steps):
                 max_weight=max(float(p.detach().abs().max()) for p in critic.parameters()), leaked=leaked)
 
 
-def _gan_run(name, piece, seed, steps):
+def _generator_run(name, piece, seed, steps):
+    """The generator alone against a fixed linear critic C(x) = x . (1, 0.5), with SGD on one batch of z."""
     torch.manual_seed(seed)
-    generator, critic = MLPGenerator(width=64), MLPCritic(width=64)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=3e-3, betas=(0.0, 0.9))
-    opt_c = torch.optim.Adam(critic.parameters(), lr=3e-3, betas=(0.0, 0.9))
-    g = torch.Generator().manual_seed(seed)
-    data = sample_toy("8gaussians", 1000, generator=torch.Generator().manual_seed(seed + 100))
-    before = w1_to_data(generator(torch.randn(500, 2, generator=g)).detach(), data)
+    generator = MLPGenerator(width=32, depth=2)
+    critic = nn.Sequential(nn.Linear(2, 1), nn.Flatten(0))
+    with torch.no_grad():
+        critic[0].weight.copy_(torch.tensor([[1.0, 0.5]]))
+        critic[0].bias.zero_()
+    critic.requires_grad_(False)
+    opt = torch.optim.SGD(generator.parameters(), lr=1e-3)
+    z = torch.randn(256, 2, generator=torch.Generator().manual_seed(seed))
+
+    def weights():
+        return torch.cat([p.detach().flatten() for p in generator.parameters()])
+
+    with torch.no_grad():
+        before = float(critic(generator(z)).mean())
+    moves = []
     for _ in range(steps):
-        real, z = sample_toy("8gaussians", 256, generator=g), torch.randn(256, 2, generator=g)
-        fake = generator(z).detach()
-        loss_c = critic_loss_wasserstein(critic(real), critic(fake)) + 0.1 * gradient_penalty(critic, real, fake, generator=g)
-        opt_c.zero_grad()
-        loss_c.backward()
-        opt_c.step()
-        z = torch.randn(256, 2, generator=g)
-        for p in critic.parameters():
-            p.requires_grad_(False)
+        w = weights()
         if name == "generator_loss":
-            opt_g.zero_grad()
+            opt.zero_grad()
             piece(critic(generator(z))).backward()
-            opt_g.step()
+            opt.step()
         else:
-            piece(generator, critic, opt_g, z)
-        for p in critic.parameters():
-            p.requires_grad_(True)
-    after = w1_to_data(generator(torch.randn(500, 2, generator=g)).detach(), data)
-    return dict(w1_before=before, w1_after=after)
+            piece(generator, critic, opt, z)
+        moves.append(float((weights() - w).norm()))
+    with torch.no_grad():
+        after = float(critic(generator(z)).mean())
+    return dict(score_before=before, score_after=after, first_move=moves[0], last_move=moves[-1])
 
 
 def short_run(name: str, piece, seed: int = 0, steps: int | None = None) -> dict:
@@ -212,7 +214,7 @@ def short_run(name: str, piece, seed: int = 0, steps: int | None = None) -> dict
     seed = check_int("seed", seed, min=0)
     with torch.random.fork_rng(devices=[]):
         if name in ("generator_loss", "generator_update"):
-            return _gan_run(name, piece, seed, steps or GAN_STEPS)
+            return _generator_run(name, piece, seed, steps or GAN_STEPS)
         return _critic_run(name, piece, seed, steps or CRITIC_STEPS)
 
 

@@ -201,8 +201,9 @@ def check_fix_generator_loss(generator_loss) -> bool:
         elif not torch.allclose(torch.as_tensor(value), g_loss_wasserstein(scores)):
             problem = f"generator_loss gave {float(value):.4f}, expected {float(g_loss_wasserstein(scores)):.4f}."
     run = _run("generator_loss", generator_loss)
-    numbers = run and f"W1 to the data {run['w1_before']:.3f} -> {run['w1_after']:.3f} in {bughunt.GAN_STEPS} steps"
-    return _verdict("generator_loss", problem, run is not None and run["w1_after"] < run["w1_before"], numbers)
+    numbers = run and (f"the critic's mean score of the fakes went from {run['score_before']:.3f} to "
+                       f"{run['score_after']:.3f} in {bughunt.GAN_STEPS} generator steps (it should rise)")
+    return _verdict("generator_loss", problem, run is not None and run["score_after"] > run["score_before"], numbers)
 
 
 def check_fix_generator_update(generator_update) -> bool:
@@ -228,6 +229,7 @@ def check_fix_generator_update(generator_update) -> bool:
     want, _ = two_steps(reference)
     problem = err or (None if torch.allclose(got, want, atol=1e-6) else _still("generator_update"))
     run = _run("generator_update", generator_update)
-    numbers = run and f"W1 to the data {run['w1_before']:.3f} -> {run['w1_after']:.3f} in {bughunt.GAN_STEPS} steps"
-    return _verdict("generator_update", problem, run is not None and run["w1_after"] < run["w1_before"], numbers)
+    numbers = run and (f"the last of {bughunt.GAN_STEPS} SGD steps moved the weights {run['last_move'] / run['first_move']:.1f} "
+                       "times as far as the first (about 1 when each step uses its own gradient)")
+    return _verdict("generator_update", problem, run is not None and run["last_move"] < 2 * run["first_move"], numbers)
 
