@@ -128,7 +128,7 @@ def check_fix_clip_update(clip_update) -> bool:
     opt = torch.optim.SGD(critic.parameters(), lr=0.1)
     real, fake = torch.randn(32, 2), torch.randn(32, 2) + 2
     _, err = _call("fix_clip_update", clip_update, critic, opt, real, fake, 0.01)
-    biggest = max(float(p.abs().max()) for p in critic.parameters())
+    biggest = max(float(p.detach().abs().max()) for p in critic.parameters())
     problem = err or (None if biggest <= 0.01 + 1e-7 else
                       _still("clip_update") + f" After your update the largest weight is {biggest:.3g}, above c = 0.01.")
     run = _run("clip_update", clip_update)
