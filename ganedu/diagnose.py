@@ -33,7 +33,7 @@ from .checks import check_int, check_tensor, check_type
 from .data import TOY_MIXTURES, toy_modes
 from .losses import LOSSES
 
-__all__ = ["Finding", "Monitor", "diagnose", "watch", "DETECTORS", "FAILURES"]
+__all__ = ["Finding", "Monitor", "diagnose", "watch", "headline", "DETECTORS", "FAILURES"]
 
 #: the failures, in the order the atlas shows them
 FAILURES = ("saturated_discriminator", "vanishing_gradient", "mode_collapse", "mode_hopping", "oscillation",
@@ -422,3 +422,11 @@ def watch(trainer, steps: int, monitor: Monitor | None = None, *, progress: bool
     except TrainingDiverged as exc:
         monitor.diverged = (trainer.steps_at_last_good, str(exc))
     return diagnose(trainer, monitor)
+
+
+def headline(trainer) -> str:
+    """The findings the history alone supports, in a few words for a live view ("" when none):
+    ``diagnosis: Clipping blowup (step 120), Exploding gradients (step 300)``. Reading the history
+    may raise ``TrainingDiverged`` (as any read of ``trainer.history``)."""
+    findings = diagnose(trainer)
+    return ("diagnosis: " + ", ".join(f"{f.title} (step {f.step})" for f in findings)) if findings else ""

@@ -207,3 +207,22 @@ def test_every_atlas_recipe_triggers_its_failure(failure, seed):
 def test_no_detector_fires_on_healthy_runs(name, seed):
     _, _, findings = run_healthy(name, seed)
     assert findings == [], f"{name}, seed {seed}: {[str(f) for f in findings]}"
+
+
+@pytest.mark.slow
+@pytest.mark.training_outcome
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("failure", list(ATLAS))
+def test_every_fix_silences_its_detector(failure, seed):
+    _, _, findings = run_entry(failure, seed, fixed=True)
+    assert failure not in [f.failure for f in findings], f"{failure} fixed, seed {seed}: {[str(f) for f in findings]}"
+
+
+def test_headline_names_the_history_findings_in_a_few_words():
+    t = Trainer.from_recipe("wgan-toy", "8gaussians", device="cpu", seed=0, width=8)
+    assert dg.headline(t) == ""
+    t._history["step"] = list(range(1, 201))
+    t._history["d_loss"] = [-(1.0 + 0.5 * i) for i in range(200)]  # |L_C| from 1 to ~100 under clip 0.01
+    for key in ("g_loss", "w_estimate", "gp", "grad_norm", "time"):
+        t._history[key] = [0.0] * 200
+    assert dg.headline(t) == "diagnosis: Clipping blowup (step 181)"
