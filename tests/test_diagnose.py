@@ -226,3 +226,15 @@ def test_headline_names_the_history_findings_in_a_few_words():
     for key in ("g_loss", "w_estimate", "gp", "grad_norm", "time"):
         t._history[key] = [0.0] * 200
     assert dg.headline(t) == "diagnosis: Clipping blowup (step 181)"
+
+
+def test_the_dashboard_line_shows_the_findings():
+    from ganedu.widgets.view import progress_line
+
+    t = Trainer.from_recipe("wgan-toy", "8gaussians", device="cpu", seed=0, width=8)
+    assert "diagnosis" not in progress_line(t, 0.0, {})
+    t._history["step"] = list(range(1, 201))
+    t._history["d_loss"] = [-(1.0 + 0.5 * i) for i in range(200)]
+    for key in ("g_loss", "w_estimate", "gp", "grad_norm", "time"):
+        t._history[key] = [0.0] * 200
+    assert progress_line(t, 0.0, {}).endswith("diagnosis: Clipping blowup (step 181)")
