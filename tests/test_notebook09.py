@@ -4,7 +4,8 @@ live in benchmarks/):
 
 Measured 2026-12-01 on the shared 2-core box (load average 4-6 from other jobs), OMP_NUM_THREADS=1:
 quick mode (nbval) 60.9 s wall, 38.8 s CPU (benchmarks.notebooks.run_notebook: 113.8 s wall at load 6,
-peak RSS 829 MB); full mode (nbval) 211.6 s wall, 115.5 s CPU. Graded: solution 8/8, student version 0/8.
+peak RSS 829 MB); full mode (nbval) 211.6 s wall, 115.5 s CPU. Under ATEN_CPU_CAPABILITY=default: quick 57.9 s
+wall, full 123.9 s wall (111.8 s CPU), both passing. Graded: solution 8/8, student version 0/8.
 """
 import re
 from pathlib import Path
