@@ -13,6 +13,7 @@ import ipywidgets as W
 import torch
 
 from ..data import TOY_DATASETS, toy_modes
+from ..diagnose import headline
 from ..metrics import mode_coverage, score_samples
 from ..plot import fig_to_png, plot_trainer
 
@@ -68,6 +69,9 @@ def progress_line(trainer, steps_per_second: float, scores: dict) -> str:
         k = scores["n_modes"]
         line.append(f"modes near {scores['modes_near']}/{k}, within 3σ {scores['modes']}/{k} "
                     f"(HQ {scores['hq']:.0%})")
+    diagnosis = headline(trainer)  # ganedu.diagnose: what the curves show went wrong, live
+    if diagnosis:
+        line.append(diagnosis)
     return " · ".join(line)
 
 

@@ -1,0 +1,68 @@
+"""ganedu.lessons.collapse: Theorem 2.5 of Arjovsky & Bottou (2017) on a grid, the divergences against
+closed forms, and PacGAN's packed critic."""
+import math
+
+import pytest
+import torch
+
+from ganedu.lessons import collapse
+from ganedu.lessons.minimax_1d import Mixture1D, grid
+from ganedu.models import MLPCritic
+
+
+def test_kl_on_grid_matches_the_gaussian_closed_form():
+    x = grid(-15.0, 15.0, 30001)
+    p, q = Mixture1D((0.3,), (0.7,), (1.0,)), Mixture1D((-0.5,), (1.3,), (1.0,))
+    closed = math.log(1.3 / 0.7) + (0.7**2 + 0.8**2) / (2 * 1.3**2) - 0.5
+    assert collapse.kl_on_grid(p.pdf(x), q.pdf(x), x) == pytest.approx(closed, rel=1e-6)
+
+
+def test_js_is_ln2_for_disjoint_supports_and_0_for_equal_ones():
+    x = grid(-30.0, 30.0, 60001)
+    p, q = Mixture1D((-10.0,), (0.5,), (1.0,)).pdf(x), Mixture1D((10.0,), (0.5,), (1.0,)).pdf(x)
+    assert collapse.js_on_grid(p, q, x) == pytest.approx(math.log(2), rel=1e-6)
+    assert collapse.js_on_grid(p, p, x) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("theta0", [-3.0, -0.7, 1.0, 2.5])
+def test_theorem_2_5_both_sides_agree(theta0):
+    left, right = collapse.ns_gradient_sides(theta0)
+    assert left == pytest.approx(right, rel=1e-5, abs=1e-6)
+    assert abs(left) > 1e-3  # a real gradient, not 0 = 0
+
+
+def test_the_sides_differ_for_the_saturating_loss():
+    """Guard: the identity is specific to -log D; E[log(1 - D*)]'s gradient is 2 JS's, not KL - 2 JS's."""
+    x = grid(-12.0, 12.0, 24001)
+    p_r = collapse.TWO_MODES.pdf(x)
+    pdf = lambda t: Mixture1D((t,), (0.5,), (1.0,)).pdf(x)  # noqa: E731
+    d_star = p_r / (p_r + pdf(1.0))
+    sat = lambda t: collapse._integral(pdf(t) * torch.log(torch.as_tensor(1 - d_star)).numpy(), x)  # noqa: E731
+    left = (sat(1.001) - sat(0.999)) / 0.002
+    assert left != pytest.approx(collapse.ns_gradient_sides(1.0)[1], rel=1e-2)
+
+
+def test_dropping_a_mode_is_cheaper_than_blurring_under_the_ns_divergence():
+    one = collapse.divergences_of(Mixture1D((2.0,), (0.5,), (1.0,)))
+    blur = collapse.divergences_of(Mixture1D((0.0,), (2.0,), (1.0,)))
+    assert one["reverse_kl"] == pytest.approx(math.log(2), rel=1e-3)  # the dropped mode costs ln 2 at most
+    assert one["ns_divergence"] < blur["ns_divergence"] and one["forward_kl"] > blur["forward_kl"]
+
+
+def test_packed_critic_scores_packs():
+    inner = MLPCritic(in_dim=4, width=8, depth=1)
+    packed = collapse.PackedCritic(inner, m=2)
+    x = torch.randn(6, 2)
+    scores = packed(x)
+    expected = torch.stack([inner(x[i:i + 2].reshape(1, 4))[0] for i in range(0, 6, 2)])  # a per-pack loop
+    torch.testing.assert_close(scores, expected.repeat_interleave(2))
+    with pytest.raises(ValueError, match="multiple of the packing degree m=2"):
+        packed(torch.randn(5, 2))
+    with pytest.raises(ValueError, match="m"):
+        collapse.PackedCritic(inner, m=0)
+
+
+def test_packed_trainer_trains():
+    t = collapse.packed_trainer("nsgan-toy", m=2, seed=0, width=16, batch_size=32)
+    t.train(5, progress=False)
+    assert t.steps == 5 and len(t.history["d_loss"]) == 5
