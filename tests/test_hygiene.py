@@ -67,10 +67,13 @@ def test_first_code_cell_is_the_canonical_setup_cell(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=nb_id)
 def test_every_cell_has_slide_metadata(path):
+    """Every cell's slide type is a valid one, or none: a cell that continues a slide has no slide type
+    (the same as "-" in nbconvert and RISE decks; the live deck, jupyterlab-slideshow, hides "-" cells)."""
     nb = nbformat.read(path, as_version=4)
+    allowed = set(SLIDE_TYPES) - {"-"} | {None}
     bad = [(i, c.metadata.get("slideshow", {}).get("slide_type")) for i, c in enumerate(nb.cells)
-           if c.metadata.get("slideshow", {}).get("slide_type") not in SLIDE_TYPES]
-    assert not bad, f"{path.name}: cells without a valid slideshow.slide_type: {bad}"
+           if c.metadata.get("slideshow", {}).get("slide_type") not in allowed]
+    assert not bad, f"{path.name}: cells with an invalid slideshow.slide_type (or '-': leave it unset): {bad}"
     assert nb.cells[0].cell_type == "markdown" and source(nb.cells[0]).lstrip().startswith("# "), \
         f"{path.name}: the first cell must be the title (a markdown '# ' heading)"
     assert nb.cells[0].metadata["slideshow"]["slide_type"] == "slide"
