@@ -18,10 +18,9 @@ import math
 
 import torch
 from torch import nn
-
-from ..data import sample_toy
 from torch.nn.utils import parametrize
 
+from ..data import sample_toy
 from ..lipschitz import (SpectralNormParam, gradient_norms, input_gradient, interpolate, penalty_from_norms,
                          power_iteration)
 from ..losses import LOSSES
