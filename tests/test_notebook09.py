@@ -24,7 +24,7 @@ def cells():
 
 def test_at_most_40_percent_of_code_cells_visible_on_slides():
     code = [c for c in cells() if c.cell_type == "code"]
-    visible = [c for c in code if c.metadata["slideshow"]["slide_type"] != "skip"
+    visible = [c for c in code if c.metadata.get("slideshow", {}).get("slide_type") != "skip"
                and not c.metadata.get("jupyter", {}).get("source_hidden")]
     assert len(visible) <= 0.4 * len(code), f"{len(visible)} of {len(code)} code cells visible"
 
@@ -34,7 +34,7 @@ def test_every_section_has_speaker_notes():
     for c in cells():
         if c.cell_type == "markdown" and re.match(r"## \d", c.source):
             sections += 1
-        notes += c.metadata["slideshow"]["slide_type"] == "notes"
+        notes += c.metadata.get("slideshow", {}).get("slide_type") == "notes"
     assert sections >= 5 and notes >= sections, (sections, notes)
 
 
