@@ -23,7 +23,6 @@ so a watched run trains exactly as an unwatched one (``tests/test_diagnose.py`` 
 """
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 
@@ -32,6 +31,7 @@ import torch
 from .checks import check_int, check_tensor, check_type
 from .data import TOY_MIXTURES, toy_modes
 from .losses import LOSSES
+from .train import _keep_buffers  # BatchNorm running stats restored after a measurement's forward passes
 
 __all__ = ["Finding", "Monitor", "diagnose", "watch", "headline", "DETECTORS", "FAILURES"]
 
@@ -154,17 +154,6 @@ def _mode_stats(samples, data):
     counts = torch.bincount(nearest[distance <= gaps.min() / 2], minlength=len(modes))  # (k,)
     busiest = int(counts.argmax()) if counts.sum() > 0 else None
     return int((counts >= MODE_MASS * len(samples)).sum()), busiest, float(counts.sum()) / len(samples)
-
-
-@contextlib.contextmanager
-def _keep_buffers(module):
-    """Restore BatchNorm running statistics after a measurement's forward passes."""
-    saved = {name: b.clone() for name, b in module.named_buffers()}
-    try:
-        yield
-    finally:
-        for name, b in module.named_buffers():
-            b.copy_(saved[name])
 
 
 # ---- the detectors: each reads a run (history, records, recipe) and returns a Finding or None -----

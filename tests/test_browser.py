@@ -31,21 +31,7 @@ CELLS = [  # the notebook is written by the test, so nbval never collects it
 ]
 
 
-def _counter(page) -> int:
-    text = page.locator(".ganedu-step-counter").inner_text()
-    m = re.search(r"step (\d+)", text)
-    assert m, f"step counter shows {text!r}"
-    return int(m.group(1))
-
-
-def _poll(condition, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+_counter, _poll = lab.step_counter, lab.poll
 
 
 def test_dashboard_trains_redraws_takes_lambda_and_pauses_in_jupyterlab(tmp_path):

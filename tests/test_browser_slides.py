@@ -29,21 +29,7 @@ SCREEN = {"width": 1280, "height": 720}
 QUALITY_WAIT_S = 60  # how long the time-to-quality measurement waits (the goal: 20 s)
 
 
-def _counter(page) -> int:
-    text = page.locator(".ganedu-step-counter").inner_text()
-    m = re.search(r"step (\d+)", text)
-    assert m, f"step counter shows {text!r}"
-    return int(m.group(1))
-
-
-def _poll(condition, timeout, what):
-    end = time.time() + timeout
-    while time.time() < end:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+_counter, _poll = lab.step_counter, lab.poll
 
 
 def _dashboard_cell_index() -> int:

@@ -7,6 +7,7 @@ goes into a temporary directory, so a test touches no user state. The server lis
 from __future__ import annotations
 
 import json
+import re
 import os
 import secrets
 import shutil
@@ -23,6 +24,25 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync",
                  "--disable-dev-shm-usage"]
+
+
+def step_counter(page) -> int:
+    """The dashboard's step counter ("step N") as an int."""
+    text = page.locator(".ganedu-step-counter").inner_text()
+    m = re.search(r"step (\d+)", text)
+    assert m, f"step counter shows {text!r}"
+    return int(m.group(1))
+
+
+def poll(condition, timeout, what):
+    """``condition()``'s first truthy value within ``timeout`` s, else an AssertionError naming ``what``."""
+    end = time.time() + timeout
+    while time.time() < end:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def chromium_or_skip() -> str:
