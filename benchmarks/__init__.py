@@ -28,6 +28,8 @@ from contextlib import contextmanager
 
 import torch
 
+from ganedu import cpu_name
+
 
 class Clock:
     """Wall and CPU seconds that can be paused (evaluation is not training time)."""
@@ -67,13 +69,7 @@ def machine() -> dict:
         load = [round(x, 1) for x in os.getloadavg()]
     except OSError:  # pragma: no cover - not on Windows
         load = None
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
+    cpu = cpu_name()
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return dict(date=time.strftime("%Y-%m-%d %H:%M %Z"), cpu=cpu, cores=os.cpu_count(),
                 torch=torch.__version__, threads=torch.get_num_threads(), gpu=gpu,

@@ -19,7 +19,7 @@ from .checks import check_int
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "seed_everything", "get_device", "describe_device", "quick_mode", "torch_threads",
+__all__ = ["__version__", "seed_everything", "get_device", "describe_device", "cpu_name", "quick_mode", "torch_threads",
            "default_threads", "SMALL_MODEL"]
 
 
@@ -86,6 +86,20 @@ def describe_device() -> str:
     if big.type == "mps":
         return "device: mps for image models; the toy MLPs train on the cpu, faster for them"
     return "device: cpu (no GPU found; everything in the course runs on a CPU)"
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), else what ``platform`` knows: records and benchmarks say where they ran."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 @contextlib.contextmanager

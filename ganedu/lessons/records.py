@@ -23,7 +23,7 @@ import time
 
 import torch
 
-from ganedu import torch_threads
+from ganedu import cpu_name, torch_threads
 from ganedu.checks import check_choice
 from ganedu.lessons import ten_trials
 
@@ -51,14 +51,7 @@ TOY_SETS = dict(recipe="wgan-gp-toy", steps={"8gaussians": 2000, "25gaussians": 
 
 def machine(device: str = "cpu") -> dict:
     """The CPU model, the platform, torch's version, the CPU kernels it uses, and the GPU if ``device`` is one."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_name()
     capability = getattr(torch.backends.cpu, "get_cpu_capability", lambda: "unknown")()
     return {"cpu": cpu, "platform": platform.platform(), "python": platform.python_version(),
             "torch": torch.__version__, "cpu_capability": capability, "threads": torch.get_num_threads(),
