@@ -69,8 +69,8 @@ window.MathJax = {
 /* A lecture deck for a 1280x720 screen (the deck is laid out at that size; reveal.js scales it). */
 .reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }  /* no "In [12]:" on a slide */
 :root { --jp-code-font-size: 15px; }                  /* 130 characters of code on one line */
-.reveal div.jp-OutputArea-output > pre {              /* printed tables keep their columns */
-  width: 100%; white-space: pre; font-size: 15px; line-height: 1.3;
+.reveal div.jp-OutputArea-output > pre {              /* 130 characters: printed tables keep their rows */
+  width: 100%; box-sizing: border-box; font-size: 15px; line-height: 1.3;
 }
 .reveal .jp-RenderedMarkdown table { font-size: 16px; }   /* a comparison table in prose */
 .reveal .jp-RenderedImage img { max-height: 620px; width: auto; }   /* a figure fits under a title */

@@ -8,9 +8,10 @@ and measures what a viewer sees:
   past 720 (or 1280) is cut off (reveal.js scales the slide and clips the rest);
 - ``height``: the content's height in the deck's own pixels (reveal.js's ``height`` is the room);
 - ``smallest_text_px``: the smallest font size of visible text times reveal.js's scale;
-- ``wrapped``: printed outputs (``<pre>``) whose lines wrap (a table broken over two lines);
+- ``wrapped``: printed tables (``<pre>`` with columns) whose lines wrap (a row broken in two);
 - ``hidden_sideways``: boxes whose content scrolls sideways (cut off at their right edge);
-- ``shrunk_images``: figures shown at under ``MIN_IMAGE_SCALE`` of their own pixels.
+- ``shrunk_images``: figures shown at under ``MIN_IMAGE_SCALE`` of their own pixels;
+- ``cells``: the notebook cells on the slide (id, height in deck pixels): which one to move.
 
 A slide is a *problem* when any of these fails (``problems(m)`` says which). ``measure_deck``
 saves one screenshot per slide, ``NN_name-H-V.png``. Run it over built decks:
@@ -54,15 +55,21 @@ MEASURE_JS = r"""
     const px = parseFloat(getComputedStyle(el).fontSize) * scale;
     if (px < smallest) { smallest = px; smallestText = n.textContent.trim().slice(0, 40); }
   }
-  // printed outputs that wrap: taller than the same text with wrapping off
+  // printed tables that wrap: taller than the same text with wrapping off, and laid out in columns
+  // (a run of spaces or a '|' inside a line); a long sentence may wrap
   const wrapped = [];
   for (const pre of slide.querySelectorAll('pre')) {
     if (!shown(pre) || pre.closest('aside.notes')) continue;
-    const wrappedHeight = pre.getBoundingClientRect().height, old = pre.style.whiteSpace;
-    pre.style.whiteSpace = 'pre';
-    const plainHeight = pre.getBoundingClientRect().height;
-    pre.style.whiteSpace = old;
-    if (wrappedHeight > plainHeight + 1) wrapped.push(pre.textContent.trim().split('\n')[0].slice(0, 60));
+    const rows = pre.textContent.split('\n').filter(line => /\S( {2,}|\s*\|\s*)\S/.test(line.trim()));
+    if (!rows.length) continue;
+    const probe = pre.cloneNode(false);        // the table's rows alone, in the same box
+    probe.textContent = rows.join('\n');
+    pre.after(probe);
+    const wrappedHeight = probe.getBoundingClientRect().height;
+    probe.style.whiteSpace = 'pre';
+    const plainHeight = probe.getBoundingClientRect().height;
+    probe.remove();
+    if (wrappedHeight > plainHeight + 1) wrapped.push(rows[0].trim().slice(0, 60));
   }
   // boxes whose content is cut at their right edge (or scrolls sideways)
   const sideways = [];
@@ -85,6 +92,9 @@ MEASURE_JS = r"""
     const ratio = img.getBoundingClientRect().width / img.naturalWidth;
     if (ratio < minImageScale) shrunk.push(Math.round(ratio * 100) / 100);
   }
+  // the notebook cells on the slide: (cell id, height in deck pixels), to say which cell to move
+  const cells = [...slide.querySelectorAll('.jp-Cell')].filter(shown).map(c =>
+    [(c.id || '').replace('cell-id=', ''), Math.round(c.getBoundingClientRect().height / scale)]);
   const idx = Reveal.getIndices();
   const heading = slide.querySelector('h1, h2, h3, h4');
   return {h: idx.h, v: idx.v || 0, scale: scale, top: top, bottom: bottom, right: right,
@@ -93,7 +103,7 @@ MEASURE_JS = r"""
           title: heading ? heading.textContent.replace(/\u00b6/g, '').trim().slice(0, 60)
                          : slide.textContent.trim().slice(0, 60),
           smallest_text_px: smallest === Infinity ? null : smallest, smallest_text: smallestText,
-          wrapped: wrapped, hidden_sideways: sideways, shrunk_images: shrunk};
+          wrapped: wrapped, hidden_sideways: sideways, shrunk_images: shrunk, cells: cells};
 }
 """
 
@@ -109,7 +119,7 @@ def problems(m: dict) -> list[str]:
         out.append(f"content runs {m['right'] - width:.0f} px past the right edge")
     if m["smallest_text_px"] is not None and m["smallest_text_px"] < MIN_TEXT_PX:
         out.append(f"text at {m['smallest_text_px']:.1f} px on screen ({m['smallest_text']!r})")
-    out += [f"printed output wraps: {t!r}" for t in m["wrapped"]]
+    out += [f"printed table wraps: {t!r}" for t in m["wrapped"]]
     out += [f"cut at its right edge: {t!r}" for t in m["hidden_sideways"]]
     out += [f"figure shown at {r:.0%} of its size" for r in m["shrunk_images"]]
     return out
@@ -178,6 +188,7 @@ def summary(rows: list[dict]) -> str:
                      f"(room {worst['room']}) on {worst['h']}-{worst['v']} {worst['title']!r}")
         for r in bad:
             lines.append(f"    {r['h']:02d}-{r['v']:02d} {r['title']!r}: " + "; ".join(r["problems"]))
+            lines.append("        cells (id: height): " + ", ".join(f"{c}: {h}" for c, h in r["cells"]))
     return "\n".join(lines)
 
 
