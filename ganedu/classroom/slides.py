@@ -71,6 +71,7 @@ window.MathJax = {
 :root { --jp-code-font-size: 15px; }                  /* 130 characters of code on one line */
 .reveal div.jp-OutputArea-output > pre {              /* 130 characters: printed tables keep their rows */
   width: 100%; box-sizing: border-box; font-size: 15px; line-height: 1.3;
+  max-height: 560px; overflow-y: auto;                /* a long printout scrolls inside the slide */
 }
 .reveal .jp-RenderedMarkdown table { font-size: 16px; }   /* a comparison table in prose */
 .reveal .jp-RenderedImage img { max-height: 620px; width: auto; }   /* a figure fits under a title */

@@ -11,7 +11,8 @@ and measures what a viewer sees:
 - ``wrapped``: printed tables (``<pre>`` with columns) whose lines wrap (a row broken in two);
 - ``hidden_sideways``: boxes whose content scrolls sideways (cut off at their right edge);
 - ``shrunk_images``: figures shown at under ``MIN_IMAGE_SCALE`` of their own pixels;
-- ``cells``: the notebook cells on the slide (id, height in deck pixels): which one to move.
+- ``cells``: the notebook cells on the slide (id, height in deck pixels): which one to move;
+- ``scrolls``: long printouts that scroll inside their box (the deck caps them; not a problem).
 
 A slide is a *problem* when any of these fails (``problems(m)`` says which). ``measure_deck``
 saves one screenshot per slide, ``NN_name-H-V.png``. Run it over built decks:
@@ -55,13 +56,13 @@ MEASURE_JS = r"""
     const px = parseFloat(getComputedStyle(el).fontSize) * scale;
     if (px < smallest) { smallest = px; smallestText = n.textContent.trim().slice(0, 40); }
   }
-  // printed tables that wrap: taller than the same text with wrapping off, and laid out in columns
-  // (a run of spaces or a '|' inside a line); a long sentence may wrap
+  // printed tables that wrap: two or more lines laid out in columns (a run of spaces or a '|' inside
+  // the line) that are taller than the same lines with wrapping off; a long sentence may wrap
   const wrapped = [];
   for (const pre of slide.querySelectorAll('pre')) {
     if (!shown(pre) || pre.closest('aside.notes')) continue;
     const rows = pre.textContent.split('\n').filter(line => /\S( {2,}|\s*\|\s*)\S/.test(line.trim()));
-    if (!rows.length) continue;
+    if (rows.length < 2) continue;             // one line is a sentence, not a table
     const probe = pre.cloneNode(false);        // the table's rows alone, in the same box
     probe.textContent = rows.join('\n');
     pre.after(probe);
@@ -86,6 +87,11 @@ MEASURE_JS = r"""
       }
     }
   }
+  // printouts that scroll inside the slide (reachable with the mouse wheel: reported, not a problem)
+  const scrolls = [...slide.querySelectorAll('pre')].filter(el => shown(el)
+    && /auto|scroll/.test(getComputedStyle(el).overflowY) && el.scrollHeight > el.clientHeight + 2)
+    .map(el => Math.round(el.scrollHeight) + ' px in ' + Math.round(el.clientHeight) + ': '
+               + el.textContent.trim().slice(0, 40));
   const shrunk = [];
   for (const img of slide.querySelectorAll('img')) {
     if (!shown(img) || !img.naturalWidth) continue;
@@ -103,7 +109,7 @@ MEASURE_JS = r"""
           title: heading ? heading.textContent.replace(/\u00b6/g, '').trim().slice(0, 60)
                          : slide.textContent.trim().slice(0, 60),
           smallest_text_px: smallest === Infinity ? null : smallest, smallest_text: smallestText,
-          wrapped: wrapped, hidden_sideways: sideways, shrunk_images: shrunk, cells: cells};
+          wrapped: wrapped, hidden_sideways: sideways, shrunk_images: shrunk, cells: cells, scrolls: scrolls};
 }
 """
 
@@ -189,6 +195,8 @@ def summary(rows: list[dict]) -> str:
         for r in bad:
             lines.append(f"    {r['h']:02d}-{r['v']:02d} {r['title']!r}: " + "; ".join(r["problems"]))
             lines.append("        cells (id: height): " + ", ".join(f"{c}: {h}" for c, h in r["cells"]))
+        for r in mine:
+            lines += [f"    {r['h']:02d}-{r['v']:02d} scrolls (not a problem): {t!r}" for t in r["scrolls"]]
     return "\n".join(lines)
 
 
