@@ -1,6 +1,8 @@
 # Classroom delivery (included by the Makefile):
 #   make student   student versions of the notebooks in student/ (solutions replaced by stubs)
 #   make slides    offline reveal.js decks in slides/ (open slides/NN_*.slides.html; S = speaker notes)
+#   make slides-fit  every slide of the decks in slides/ measured at 1280x720 in Chromium, one
+#                    screenshot per slide in test-output/deck-fit/ (look at them)
 # Options: SLIDES_EXECUTE=full|quick|none (run the notebooks first; default full, a few minutes
 # per notebook on a laptop CPU), NOTEBOOKS="notebooks/05_*.ipynb", STUDENT_DIR, SLIDES_DIR.
 
@@ -14,7 +16,7 @@ REVEAL_VERSION ?= 4.6.0
 MATHJAX_VERSION ?= 3.2.2
 NPM ?= npm
 
-.PHONY: student slides vendor
+.PHONY: student slides slides-fit vendor
 
 student: setup
 	$(if $(NOTEBOOKS),$(PY) -m ganedu.classroom.student $(NOTEBOOKS) --out $(STUDENT_DIR),@echo "no notebooks/NN_*.ipynb yet")
@@ -39,3 +41,7 @@ vendor: $(VENDOR_DIR)/reveal.js/.version-$(REVEAL_VERSION) $(VENDOR_DIR)/mathjax
 
 slides: setup vendor
 	$(if $(NOTEBOOKS),$(PY) -m ganedu.classroom.slides $(NOTEBOOKS) --out $(SLIDES_DIR) --vendor $(VENDOR_DIR) --execute $(SLIDES_EXECUTE),@echo "no notebooks/NN_*.ipynb yet")
+
+slides-fit: setup
+	@mkdir -p test-output/deck-fit
+	$(if $(wildcard $(SLIDES_DIR)/*.slides.html),$(PY) tests/browser/deck_fit.py $(wildcard $(SLIDES_DIR)/*.slides.html) --shots test-output/deck-fit --json test-output/deck-fit/slides.json,@echo "no decks in $(SLIDES_DIR)/: run make slides first")

@@ -45,6 +45,8 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 HIDE_INPUT = "hide-input"   #: cell tag: the deck shows the cell's output, not its code
 WIDGET_NOTE = ("<p><em>(live widget: open the notebook in JupyterLab, Colab or Binder to use it)</em></p>")
 
+DECK_SIZE = (1280, 720)  #: the deck's own width and height in pixels: a 16:9 screen (reveal.js scales it)
+
 TEMPLATE_NAME = "ganedu_offline_reveal.html.j2"
 TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 {%- block html_head_js_jquery -%}{%- endblock html_head_js_jquery -%}
@@ -62,6 +64,19 @@ window.MathJax = {
 </script>
 <script src="{{ resources.ganedu_static }}/mathjax/es5/tex-svg-full.js"></script>
 {%- endblock html_head_js_mathjax -%}
+{%- block html_head_css -%}
+<style type="text/css">
+/* A lecture deck for a 1280x720 screen (the deck is laid out at that size; reveal.js scales it). */
+.reveal .jp-InputPrompt, .reveal .jp-OutputPrompt { display: none; }  /* no "In [12]:" on a slide */
+:root { --jp-code-font-size: 15px; }                  /* 130 characters of code on one line */
+.reveal div.jp-OutputArea-output > pre {              /* 130 characters: printed tables keep their rows */
+  width: 100%; box-sizing: border-box; font-size: 15px; line-height: 1.3;
+  max-height: 560px; overflow-y: auto;                /* a long printout scrolls inside the slide */
+}
+.reveal .jp-RenderedMarkdown table { font-size: 16px; }   /* a comparison table in prose */
+.reveal .jp-RenderedImage img { max-height: 620px; width: auto; }   /* a figure fits under a title */
+</style>
+{%- endblock html_head_css -%}
 {% block footer_js %}
 <script src="{{ resources.ganedu_static }}/reveal.js/dist/reveal.js"></script>
 <script src="{{ resources.ganedu_static }}/reveal.js/plugin/notes/notes.js"></script>
@@ -134,6 +149,7 @@ def slides_exporter():
     exporter.template_file = TEMPLATE_NAME
     exporter.reveal_url_prefix = f"{STATIC}/reveal.js"
     exporter.reveal_theme = "white"
+    exporter.reveal_width, exporter.reveal_height = str(DECK_SIZE[0]), str(DECK_SIZE[1])
     return exporter
 
 
