@@ -229,6 +229,23 @@ def test_headline_names_the_history_findings_in_a_few_words():
     assert dg.headline(t) == "diagnosis: Clipping blowup (step 181)"
 
 
+def test_finding_lines_say_each_finding_in_plain_words():
+    t = Trainer.from_recipe("wgan-toy", "8gaussians", device="cpu", seed=0, width=8)
+    assert dg.finding_lines(t) == []
+    t._history["step"] = list(range(1, 201))
+    t._history["d_loss"] = [-(1.0 + 0.5 * i) for i in range(200)]  # |L_C| from 1 to ~100 under clip 0.01
+    for key in ("g_loss", "w_estimate", "gp", "grad_norm", "time"):
+        t._history[key] = [0.0] * 200
+    (finding,) = dg.diagnose(t)
+    assert dg.finding_lines(t) == [f"Step 181: {dg.PLAIN['clipping_blowup']}. Try: {finding.advice}."]
+    monitor = dg.Monitor()
+    monitor.diverged = (150, "training diverged")
+    assert [line.split(":")[0] for line in dg.finding_lines(t, monitor)] == ["Step 181", "Step 150"]
+    assert dg.finding_lines(t, monitor)[1].startswith("Step 150: a loss became NaN or infinite")
+    with pytest.raises(TypeError, match="monitor"):
+        dg.finding_lines(t, "monitor")
+
+
 def test_the_dashboard_line_shows_the_findings():
     from ganedu.widgets.view import progress_line
 
