@@ -20,7 +20,8 @@ import time
 
 from ..checks import check_choice, check_int
 
-__all__ = ["REMEDIES", "COMPARED", "SPEC", "TINY", "run_cell", "record", "fixed_on", "format_table"]
+__all__ = ["REMEDIES", "COMPARED", "SPEC", "TINY", "FIRES", "PENALTIES", "HQ_BELOW", "run_cell", "as_claimed",
+           "record", "fixed_on", "format_table"]
 
 #: remedy -> the overrides it adds to the failing recipe
 REMEDIES = {
@@ -32,6 +33,14 @@ REMEDIES = {
 }
 #: the atlas failures compared (those whose detector reads the samples, not one loss's scale)
 COMPARED = ("mode_collapse", "mode_hopping")
+PENALTIES = ("R1, γ=1", "GP two-sided, λ=1", "GP one-sided, λ=1")
+#: what notebook 09 claims, per (failure, remedy), on every seed: does the failure's detector still fire?
+FIRES = {("mode_collapse", "none"): True, ("mode_collapse", "LSGAN loss"): True, ("mode_collapse", "R1, γ=1"): False,
+         ("mode_collapse", "GP two-sided, λ=1"): False, ("mode_collapse", "GP one-sided, λ=1"): False,
+         ("mode_hopping", "none"): True, ("mode_hopping", "LSGAN loss"): True, ("mode_hopping", "R1, γ=1"): True,
+         ("mode_hopping", "GP two-sided, λ=1"): False, ("mode_hopping", "GP one-sided, λ=1"): True}
+#: ... and no run with a penalty reaches this high-quality fraction: a silent detector is not a cure
+HQ_BELOW = 0.1
 SPEC = dict(failures=list(COMPARED), remedies=list(REMEDIES), seeds=[0, 1, 2], n_eval=2500)
 TINY = dict(failures=["mode_collapse"], remedies=["none", "R1, γ=1"], seeds=[0], steps=4)
 
@@ -50,6 +59,13 @@ def run_cell(failure: str, remedy: str, seed: int = 0, *, steps: int | None = No
     covered = mode_coverage(trainer.sample(n_eval), toy_modes(entry.data), toy_std(entry.data))
     return dict(failure=failure, remedy=remedy, seed=seed, steps=trainer.steps,
                 fires=failure in [f.failure for f in findings], modes=covered["modes"], hq=round(covered["hq"], 4))
+
+
+def as_claimed(cell: dict) -> bool:
+    """Whether one :func:`run_cell` result is what notebook 09 claims: its detector fires as :data:`FIRES`
+    says, and with a penalty (:data:`PENALTIES`) fewer than ``HQ_BELOW`` of its samples are high-quality."""
+    expected = FIRES[(cell["failure"], cell["remedy"])]
+    return cell["fires"] == expected and (cell["remedy"] not in PENALTIES or cell["hq"] < HQ_BELOW)
 
 
 def record(spec: dict | None = None, progress: bool = True, device: str = "cpu") -> dict:
