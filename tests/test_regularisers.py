@@ -34,13 +34,13 @@ def _fake_record():
     return dict(spec=dict(failures=["mode_collapse"], remedies=["none", "R1, γ=1"], seeds=[0, 1, 2]), results=rows)
 
 
-def test_fixed_on_and_the_table_read_the_record():
+def test_silent_on_and_the_table_read_the_record():
     rec = _fake_record()
-    assert rg.fixed_on(rec, "mode_collapse", "none") == []
-    assert rg.fixed_on(rec, "mode_collapse", "R1, γ=1") == [0, 1]
+    assert rg.silent_on(rec, "mode_collapse", "none") == []
+    assert rg.silent_on(rec, "mode_collapse", "R1, γ=1") == [0, 1]
     table = rg.format_table(rec).splitlines()
-    assert table[1].startswith("none") and "fixed 0/3, modes 2 2 2" in table[1]
-    assert table[2].startswith("R1, γ=1") and "fixed 2/3, modes 8 8 8" in table[2]
+    assert table[1].startswith("none") and "silent 0/3, modes 2 2 2, HQ 0.50 0.50 0.50" in table[1]
+    assert table[2].startswith("R1, γ=1") and "silent 2/3, modes 8 8 8" in table[2]
 
 
 def test_the_tiny_record_runs(tmp_path):

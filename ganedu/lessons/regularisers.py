@@ -11,8 +11,8 @@ the same seeds for the entry's steps, watched by its detector:
 * **GP, one-sided** (Petzka et al. 2018): only norms above 1 are penalised.
 
 :func:`run_cell` trains one (failure, remedy, seed); :func:`record` trains the grid for
-``python -m ganedu.lessons.records 09_regularisers``; :func:`fixed_on` reads a record: on which seeds the
-failure's detector stayed silent.
+``python -m ganedu.lessons.records 09_regularisers``; :func:`silent_on` reads a record: on which seeds the
+failure's detector stayed silent (which is not the same as cured: look at the modes and HQ beside it).
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import time
 from ..checks import check_choice, check_int
 
 __all__ = ["REMEDIES", "COMPARED", "SPEC", "TINY", "FIRES", "PENALTIES", "HQ_BELOW", "run_cell", "as_claimed",
-           "record", "fixed_on", "format_table"]
+           "record", "silent_on", "format_table"]
 
 #: remedy -> the overrides it adds to the failing recipe
 REMEDIES = {
@@ -85,21 +85,21 @@ def record(spec: dict | None = None, progress: bool = True, device: str = "cpu")
                     "cpu", time.perf_counter() - t0, spec, results)
 
 
-def fixed_on(rec: dict, failure: str, remedy: str) -> list:
+def silent_on(rec: dict, failure: str, remedy: str) -> list:
     """The seeds on which ``remedy`` silenced ``failure``'s detector, in ``rec`` (a record)."""
     return [r["seed"] for r in rec["results"] if r["failure"] == failure and r["remedy"] == remedy and not r["fires"]]
 
 
 def format_table(rec: dict) -> str:
-    """One row per remedy, one column per failure: "detector silent on k/n seeds, modes m1 m2 m3, HQ ..."."""
+    """One row per remedy, one column per failure: "silent k/n" (seeds on which the failure's detector stayed
+    silent), then the modes covered and the high-quality fraction, seed by seed."""
     seeds = rec["spec"]["seeds"]
-    lines = [f"{'remedy':<20}" + "".join(f"{f.replace('_', ' '):<40}" for f in rec["spec"]["failures"])]
+    lines = [f"{'remedy':<20}" + "".join(f"{f.replace('_', ' '):<44}" for f in rec["spec"]["failures"])]
     for remedy in rec["spec"]["remedies"]:
         cells = []
         for failure in rec["spec"]["failures"]:
             rows = [r for r in rec["results"] if r["failure"] == failure and r["remedy"] == remedy]
-            modes = " ".join(str(r["modes"]) for r in rows)
-            cells.append(f"fixed {len(fixed_on(rec, failure, remedy))}/{len(seeds)}, modes {modes}, "
-                         f"HQ ≥ {min(r['hq'] for r in rows):.2f}")
-        lines.append(f"{remedy:<20}" + "".join(f"{c:<40}" for c in cells))
+            modes, hq = " ".join(str(r["modes"]) for r in rows), " ".join(f"{r['hq']:.2f}" for r in rows)
+            cells.append(f"silent {len(silent_on(rec, failure, remedy))}/{len(seeds)}, modes {modes}, HQ {hq}")
+        lines.append(f"{remedy:<20}" + "".join(f"{c:<44}" for c in cells))
     return "\n".join(lines)
