@@ -25,7 +25,7 @@ from ..checks import check_choice, check_int, check_number, check_type
 from .minimax_1d import Mixture1D, grid
 
 __all__ = ["kl_on_grid", "js_on_grid", "ns_gradient_sides", "divergences_of", "PackedCritic", "packed_trainer",
-           "TWO_MODES", "CURES", "cure_trainer", "run_cure"]
+           "TWO_MODES", "CURES", "CURE_STOPS_HOPPING", "CURE_HQ_BELOW", "cure_trainer", "run_cure"]
 
 #: a two-mode "data" density for the derivation
 TWO_MODES = Mixture1D(means=(-2.0, 2.0), stds=(0.5, 0.5), weights=(0.5, 0.5))
@@ -123,6 +123,11 @@ def packed_trainer(recipe="nsgan-toy", data="8gaussians", *, m: int = 2, seed: i
 
 #: notebook 09's cures of mode hopping: the atlas entry as it is, then one change each
 CURES = ("hopping recipe", "+ n_critic 5", "+ packing (m=2)", "wgan-gp-toy")
+#: notebook 09's claim at 600 steps, on every seed: does the cure silence the hopping detector? (five critic
+#: steps alone: not on every seed, so it has no entry; tests/test_collapse.py checks that it fails on one at least)
+CURE_STOPS_HOPPING = {"hopping recipe": False, "+ packing (m=2)": True, "wgan-gp-toy": True}
+#: ... and no cure has sharp samples yet at 600 steps: every high-quality fraction is below this
+CURE_HQ_BELOW = 0.5
 
 
 def cure_trainer(name: str, seed: int = 0):
