@@ -79,6 +79,8 @@ def describe_constraint(r) -> str:
         parts.append(f"GP λ={r.gp_lambda:g}" + (" one-sided" if r.one_sided else ""))
     if r.spectral_norm:
         parts.append("spectral norm")
+    if r.r1_gamma > 0:
+        parts.append(f"R1 γ={r.r1_gamma:g}")
     return ", ".join(parts) or "no constraint"
 
 

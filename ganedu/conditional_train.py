@@ -170,7 +170,7 @@ class ConditionalTrainer(Trainer):
             fake = self.generator(self.noise(recipe.batch_size), y)        # G(z, y)
         return critic_update(Conditioned(self.critic, y), self.opt_critic, real, fake, loss=recipe.loss,
                              gp_lambda=recipe.gp_lambda, one_sided=recipe.one_sided, clip=recipe.clip,
-                             rng=self.rng, diagnose=diagnose)
+                             rng=self.rng, diagnose=diagnose, r1_gamma=recipe.r1_gamma)
 
     def generator_step(self, recipe) -> torch.Tensor:
         """One ``generator_update`` of ``G(., y)`` through ``D(., y)``, y drawn uniformly."""

@@ -33,7 +33,7 @@ from .data import TOY_MIXTURES, toy_modes
 from .losses import LOSSES
 from .train import _keep_buffers  # BatchNorm running stats restored after a measurement's forward passes
 
-__all__ = ["Finding", "Monitor", "diagnose", "watch", "headline", "DETECTORS", "FAILURES"]
+__all__ = ["Finding", "Monitor", "diagnose", "watch", "headline", "finding_lines", "PLAIN", "DETECTORS", "FAILURES"]
 
 #: the failures, in the order the atlas shows them
 FAILURES = ("saturated_discriminator", "vanishing_gradient", "mode_collapse", "mode_hopping", "oscillation",
@@ -419,3 +419,30 @@ def headline(trainer) -> str:
     may raise ``TrainingDiverged`` (as any read of ``trainer.history``)."""
     findings = diagnose(trainer)
     return ("diagnosis: " + ", ".join(f"{f.title} (step {f.step})" for f in findings)) if findings else ""
+
+
+#: each failure in plain words, for a live panel (:func:`finding_lines`)
+PLAIN = {
+    "saturated_discriminator": "the discriminator rejects every fake (D(G(z)) is near 0)",
+    "vanishing_gradient": "the generator gets almost no gradient: it has stopped learning",
+    "mode_collapse": "the samples sit on a few of the data's modes and stay there",
+    "mode_hopping": "the samples jump from mode to mode instead of covering them all",
+    "oscillation": "the losses swing up and down: the two players chase each other",
+    "clipping_blowup": "the critic's loss runs away: the clip value does not bound the critic",
+    "exploding_gradients": "the critic's gradients keep growing: it is not Lipschitz",
+    "nan_divergence": "a loss became NaN or infinite: training stopped and rolled back",
+    "overfitting_discriminator": "the discriminator memorised its training data (it rejects unseen real data)",
+}
+assert tuple(PLAIN) == FAILURES
+
+
+def finding_lines(trainer, monitor: Monitor | None = None) -> list:
+    """The current findings as short plain-language lines, one per finding, in ``FAILURES`` order::
+
+        ["Step 181: the critic's loss runs away: the clip value does not bound the critic. Try: a clip value ..."]
+
+    ``[]`` when nothing is found. Without ``monitor`` only what the history shows is diagnosed (as in
+    :func:`headline`); reading the history may raise ``TrainingDiverged`` (as any read of ``trainer.history``).
+    The evidence in numbers is in each :class:`Finding` (:func:`diagnose`).
+    """
+    return [f"Step {f.step}: {PLAIN[f.failure]}. Try: {f.advice}." for f in diagnose(trainer, monitor)]

@@ -6,6 +6,8 @@ The Wasserstein critic must be 1-Lipschitz, :math:`|c(x) - c(y)| \le \|x - y\|` 
 1. **Weight clipping** (WGAN, Algorithm 1 line 7): clamp every parameter to :math:`[-c, c]`.
 2. **Gradient penalty** (WGAN-GP, Gulrajani et al. 2017, Eq. 3): push
    :math:`\|\nabla_{\hat x} c(\hat x)\|_2` towards 1 on random points between real and fake samples.
+   Beside it the **R1 penalty** (Mescheder et al. 2018, Eq. 9), which pushes the gradient towards 0
+   on real data only: not a Lipschitz constraint, a regulariser that makes the game converge.
 3. **Spectral normalisation** (SNGAN, Miyato et al. 2018): divide each layer's weight by its
    largest singular value, estimated by one step of power iteration per training step.
 
@@ -29,7 +31,7 @@ from torch.nn.utils import parametrize
 from .checks import check_int, check_number, check_tensor, check_type
 
 __all__ = ["clip_weights_", "interpolate", "input_gradient", "gradient_norms", "penalty_from_norms",
-           "interpolate_gradient_norms", "gradient_penalty", "check_no_batchnorm", "power_iteration", "SpectralNormParam",
+           "interpolate_gradient_norms", "gradient_penalty", "r1_penalty", "check_no_batchnorm", "power_iteration", "SpectralNormParam",
            "spectral_norm", "remove_spectral_norm", "layer_sigmas", "lipschitz_estimate"]
 
 _LAYERS = (nn.Linear, _ConvNd)  # _ConvNd covers Conv1d/2d/3d and ConvTranspose1d/2d/3d
@@ -248,6 +250,32 @@ def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, *, eps: tor
     norms = interpolate_gradient_norms(critic, real, fake, eps=eps, generator=generator, create_graph=True)
     penalty = penalty_from_norms(norms, one_sided=one_sided, center=center)  # E (||g|| - 1)²
     return (penalty, norms) if return_norms else penalty
+
+
+def r1_penalty(critic, real: torch.Tensor, *, return_norms: bool = False):
+    r""":math:`\mathbb{E}_{x \sim P_r}\|\nabla_x D(x)\|_2^2`, the R1 penalty without :math:`\gamma/2`.
+
+    Mescheder et al. 2018 ("Which Training Methods for GANs do actually Converge?"), §4.1, Eq. 9:
+    :math:`R_1 = \frac{\gamma}{2}\,\mathbb{E}_{x \sim p_{data}}\|\nabla_x D(x)\|^2`. Unlike the
+    gradient penalty it looks at **real data only** (no interpolates, no fakes) and pushes the
+    gradient towards **0**, not 1: at the equilibrium (:math:`P_g = P_r`, D constant) it costs nothing.
+    The trainer adds ``r1_gamma / 2 * r1_penalty(...)`` to the discriminator's loss. ``real`` is
+    detached; the squared norm is summed per sample over all non-batch dims (no square root: no NaN at 0).
+
+    Args:
+        critic: ``nn.Module`` (or callable) ``(B, ...) -> (B,)``, without BatchNorm.
+        real: ``(B, ...)`` real samples.
+        return_norms: also return the ``(B,)`` norms.
+    Returns:
+        0-d tensor, differentiable wrt the critic's parameters (and the norms, with ``return_norms``).
+    """
+    check_tensor("real", real, floating=True)
+    if isinstance(critic, nn.Module):
+        check_no_batchnorm(critic)
+    grad = input_gradient(critic, real.detach(), create_graph=True)  # ∇_x D(x), (B, ...)
+    squared_norms = grad.reshape(grad.shape[0], -1).pow(2).sum(1)    # ||∇_x D(x_i)||², (B,): no sqrt
+    penalty = squared_norms.mean()                                    # E ||∇_x D(x)||²
+    return (penalty, gradient_norms(grad.detach())) if return_norms else penalty
 
 
 def _as_matrix(weight: torch.Tensor, dim: int = 0) -> torch.Tensor:

@@ -289,7 +289,7 @@ def build_models(recipe, data):
         if recipe.spectral_norm:
             norm = "spectral"
         elif model == "dcgan":
-            norm = "layer" if recipe.gp_lambda > 0 else "batch"
+            norm = "layer" if recipe.gp_lambda > 0 or recipe.r1_gamma > 0 else "batch"
         else:
             norm = "none"
     z_dim = recipe.z_dim or (2 if len(shape) == 1 else 100)

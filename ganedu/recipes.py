@@ -41,6 +41,7 @@ class Recipe:
         n_critic: critic updates per generator update.
         clip: weight-clipping value c (``None``: no clipping).
         gp_lambda: gradient-penalty weight λ (0: no penalty); ``one_sided``: penalise only norms > 1.
+        r1_gamma: R1 weight γ (0: off): the critic's loss gains γ/2 E ||∇D(x)||² on real data.
         spectral_norm: wrap every critic layer in spectral normalisation.
         batch_size: samples per batch (real and fake alike).
         z_dim: latent size (``None``: 2 for toy data, 100 for images).
@@ -65,6 +66,7 @@ class Recipe:
     clip: float | None = None
     gp_lambda: float = 0.0
     one_sided: bool = False
+    r1_gamma: float = 0.0
     spectral_norm: bool = False
     batch_size: int = 64
     z_dim: int | None = None
@@ -93,6 +95,7 @@ class Recipe:
                                      expected="an integer >= 0 (0: no decay)"),
             lr_floor=check_number("lr_floor", self.lr_floor, ge=0, le=1),
             gp_lambda=check_number("gp_lambda", self.gp_lambda, ge=0),
+            r1_gamma=check_number("r1_gamma", self.r1_gamma, ge=0, expected="a finite number >= 0 (0: no R1 penalty)"),
         )
         if self.z_dim is not None:
             checked["z_dim"] = check_int("z_dim", self.z_dim, min=1, expected="None or an integer >= 1")
@@ -135,9 +138,9 @@ class Recipe:
 
     @property
     def constraint(self) -> str:
-        """The Lipschitz constraint in words: clip, gp, sn, or none."""
+        """The constraint on the critic in words: clip, gp, sn, r1 (joined by +), or none."""
         parts = [n for n, on in (("clip", self.clip is not None), ("gp", self.gp_lambda > 0),
-                                 ("sn", self.spectral_norm)) if on]
+                                 ("sn", self.spectral_norm), ("r1", self.r1_gamma > 0)) if on]
         return "+".join(parts) or "none"
 
 
@@ -148,6 +151,10 @@ _WGAN_GP = ("Gulrajani et al. 2017, Algorithm 1: Adam lr 1e-4, betas (0, 0.9), l
             "n_critic = 5, m = 64 (the released gan_toy.py uses betas (0.5, 0.9), lambda 0.1 for toys)")
 _SNGAN = ("Miyato et al. 2018: hinge loss, spectral norm on every critic layer, Adam lr 2e-4, "
           "betas (0, 0.9), n_dis = 5 (the authors' released CIFAR-10 setting)")
+_R1 = ("Mescheder et al. 2018 (Which Training Methods for GANs do actually Converge?), §4.1, Eq. 9: the "
+       "non-saturating loss plus R1 = gamma/2 E_x ||grad D(x)||^2 on real data only; gamma = 10 in their image experiments")
+_LSGAN = ("Mao et al. 2017 (LSGAN), Eq. 2 with the 0-1 coding a = 0, b = c = 1: D and G minimise squared errors "
+          "of raw scores; Adam with beta1 0.5 as in DCGAN")
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("gan", loss="minimax", lr_g=2e-4, lr_d=2e-4, betas=(0.5, 0.999), source=_GOODFELLOW,
@@ -185,6 +192,11 @@ RECIPES: dict[str, Recipe] = {r.name: r for r in [
     Recipe("sngan-toy", loss="hinge", lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.9), n_critic=5,
            spectral_norm=True, batch_size=256, width=128, source=_SNGAN,
            note="toy demo: lr 1e-3, betas (0.5, 0.9), MLP width 128, batch 256"),
+    Recipe("r1-toy", loss="nonsaturating", lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999), r1_gamma=1.0,
+           batch_size=256, width=128, source=_R1,
+           note="toy demo: nsgan-toy's settings plus R1 with gamma 1 (for 2D points, not the papers' 10)"),
+    Recipe("lsgan-toy", loss="least_squares", lr_g=1e-3, lr_d=1e-3, betas=(0.5, 0.999), batch_size=256,
+           width=128, source=_LSGAN, note="toy demo: nsgan-toy's settings with the least-squares loss"),
 ]}
 
 

@@ -78,7 +78,7 @@ class Trainer:
         self.device = get_device(device, n_params=n_params)  # "auto": the faster device for this size
         if not hasattr(generator, "z_dim"):
             raise TypeError("generator must have an attribute z_dim (the latent size)")
-        if self.recipe.gp_lambda > 0:
+        if self.recipe.gp_lambda > 0 or self.recipe.r1_gamma > 0:
             check_no_batchnorm(critic)
         self.generator = generator.to(self.device)
         self.critic = critic.to(self.device)
@@ -137,7 +137,8 @@ class Trainer:
         with torch.no_grad():
             fake = generator(self.noise(recipe.batch_size))        # G(z), no gradient into G
         return critic_update(critic, self.opt_critic, real, fake, loss=recipe.loss, gp_lambda=recipe.gp_lambda,
-                             one_sided=recipe.one_sided, clip=recipe.clip, rng=self.rng, diagnose=diagnose)
+                             one_sided=recipe.one_sided, clip=recipe.clip, rng=self.rng, diagnose=diagnose,
+                             r1_gamma=recipe.r1_gamma)
 
     def generator_step(self, recipe: Recipe) -> torch.Tensor:
         """One :func:`~ganedu.updates.generator_update` on a batch of z. Returns its loss (a tensor)."""

@@ -21,7 +21,7 @@ import contextlib
 
 import torch
 
-from .lipschitz import clip_weights_, gradient_penalty, interpolate_gradient_norms, penalty_from_norms
+from .lipschitz import clip_weights_, gradient_penalty, interpolate_gradient_norms, penalty_from_norms, r1_penalty
 from .losses import LOSSES
 
 __all__ = ["critic_update", "generator_update", "make_optimizer", "set_lr", "frozen", "DIAGNOSE_SAMPLES"]
@@ -31,7 +31,7 @@ DIAGNOSE_SAMPLES = 64
 
 
 def critic_update(critic, optimizer, real, fake, *, loss="wasserstein", gp_lambda=0.0, one_sided=False,
-                  clip=None, rng=None, diagnose=False):
+                  clip=None, rng=None, diagnose=False, r1_gamma=0.0):
     r"""One critic update: the loss and its penalty, backward, the optimiser's step, the clip.
 
     .. math:: L_C = \ell\bigl(C(x), C(\tilde x)\bigr)
@@ -40,6 +40,8 @@ def critic_update(critic, optimizer, real, fake, *, loss="wasserstein", gp_lambd
 
     WGAN Algorithm 1, lines 2–7 (with ``clip``); WGAN-GP Algorithm 1, lines 3–9 and Eq. 3 (with
     ``gp_lambda``: the penalty is :func:`ganedu.lipschitz.gradient_penalty`, ε ~ U(0, 1) per sample).
+    With ``r1_gamma`` the loss also gains :math:`\frac{\gamma}{2}\mathbb{E}_x\|\nabla_x C(x)\|^2` on the
+    real batch (Mescheder et al. 2018, Eq. 9; :func:`ganedu.lipschitz.r1_penalty`).
 
     Args:
         critic: ``(B, ...) -> (B,)`` scores; updated in place by ``optimizer``.
@@ -48,13 +50,14 @@ def critic_update(critic, optimizer, real, fake, *, loss="wasserstein", gp_lambd
         loss: a key of ``ganedu.losses.LOSSES``; its critic half is :math:`\ell`.
         gp_lambda: the penalty weight λ (0: no penalty); one_sided: penalise only norms above 1.
         clip: the weight-clipping value c (None: no clipping).
+        r1_gamma: the R1 weight γ (0: no R1 penalty).
         rng: the ``torch.Generator`` ε is drawn from (None: torch's global one).
         diagnose: without a penalty, still measure :math:`\|\nabla C(\hat x)\|` on
             ``DIAGNOSE_SAMPLES`` interpolates (the penalty it would be is reported, not added).
     Returns:
         detached 0-d tensors ``(loss, w_estimate, gp, grad_norm)``: :math:`L_C`, the critic's
         :math:`\mathbb{E}C(x) - \mathbb{E}C(\tilde x)`, the penalty (0 if neither on nor measured)
-        and the mean gradient norm.
+        and the mean gradient norm (the R1 penalty, when on, is added to the penalty reported).
     """
     d_loss_fn = _loss_pair(loss)[0]
     # forward: the scores, the loss, the penalty
@@ -67,6 +70,10 @@ def critic_update(critic, optimizer, real, fake, *, loss="wasserstein", gp_lambd
     elif diagnose:                                                        # measured, not penalised
         norms = interpolate_gradient_norms(critic, real, fake, generator=rng, max_samples=DIAGNOSE_SAMPLES)
         gp = penalty_from_norms(norms, one_sided=one_sided)
+    if r1_gamma > 0:                                                      # + γ/2 E_x ||∇C(x)||², real only
+        r1 = r1_penalty(critic, real)
+        loss_c = loss_c + r1_gamma / 2 * r1
+        gp = gp + r1
     # backward
     optimizer.zero_grad(set_to_none=True)
     loss_c.backward()

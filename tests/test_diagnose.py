@@ -189,7 +189,8 @@ from ganedu.lessons.atlas import ATLAS, HEALTHY, run_entry, run_healthy  # noqa:
 
 
 # Measured (seeds 0-2, ATEN_CPU_CAPABILITY=default and the native AVX2 kernels): every entry fires on all six runs.
-# The fixes (test_every_fix_silences_its_detector) were measured on the native kernels only, seeds 0-2: 27 of 27.
+# The fixes (test_every_fix_silences_its_detector), seeds 0-2: 27 of 27 on the native AVX2 kernels and 27 of 27 under
+# ATEN_CPU_CAPABILITY=default (2026-12-01, 151.6 s CPU).
 # Margins measured for the closest call, exploding_gradients (||∇C(x̂)|| must grow 10x and end above 10): it grew
 # 19.7x / 2371x / 521x (default) and 22.7x / 1314x / 34x (native), ending at 38-7279. With lr 3e-3 instead of 1e-2 it
 # grew only 6x on seed 1 under the default kernels, which is why the entry uses 1e-2.
@@ -227,6 +228,23 @@ def test_headline_names_the_history_findings_in_a_few_words():
     for key in ("g_loss", "w_estimate", "gp", "grad_norm", "time"):
         t._history[key] = [0.0] * 200
     assert dg.headline(t) == "diagnosis: Clipping blowup (step 181)"
+
+
+def test_finding_lines_say_each_finding_in_plain_words():
+    t = Trainer.from_recipe("wgan-toy", "8gaussians", device="cpu", seed=0, width=8)
+    assert dg.finding_lines(t) == []
+    t._history["step"] = list(range(1, 201))
+    t._history["d_loss"] = [-(1.0 + 0.5 * i) for i in range(200)]  # |L_C| from 1 to ~100 under clip 0.01
+    for key in ("g_loss", "w_estimate", "gp", "grad_norm", "time"):
+        t._history[key] = [0.0] * 200
+    (finding,) = dg.diagnose(t)
+    assert dg.finding_lines(t) == [f"Step 181: {dg.PLAIN['clipping_blowup']}. Try: {finding.advice}."]
+    monitor = dg.Monitor()
+    monitor.diverged = (150, "training diverged")
+    assert [line.split(":")[0] for line in dg.finding_lines(t, monitor)] == ["Step 181", "Step 150"]
+    assert dg.finding_lines(t, monitor)[1].startswith("Step 150: a loss became NaN or infinite")
+    with pytest.raises(TypeError, match="monitor"):
+        dg.finding_lines(t, "monitor")
 
 
 def test_the_dashboard_line_shows_the_findings():

@@ -433,3 +433,61 @@ def test_interpolate_gradient_norms_and_the_penalty_norms_equal_a_per_sample_loo
     few = interpolate_gradient_norms(critic, real, fake, generator=a, max_samples=2)
     torch.testing.assert_close(few, interpolate_gradient_norms(critic, real, fake, generator=b)[:2])
     assert torch.equal(a.get_state(), b.get_state())
+
+
+# =========================================================================== R1 penalty (Mescheder et al. 2018)
+def loop_r1(critic, real):
+    """Reference: each real sample through the critic on its own, its gradient, its squared norm, in float64."""
+    terms = []
+    for x in real:
+        x = x.detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(critic(x.unsqueeze(0))[0], x, create_graph=True)
+        terms.append((g.double() ** 2).sum())
+    return torch.stack(terms).mean()
+
+
+@pytest.mark.parametrize("shape,make", [((2,), mlp_critic), ((1, 8, 8), conv_critic)])
+def test_r1_penalty_matches_per_sample_loop(shape, make):
+    torch.manual_seed(3)
+    critic = make()
+    real = torch.randn(6, *shape)
+    r1, norms = lip.r1_penalty(critic, real, return_norms=True)
+    ref = loop_r1(critic, real)
+    assert_close(r1.double(), ref, rtol=1e-5, atol=1e-8)
+    assert_close((norms.double() ** 2).mean(), ref, rtol=1e-5, atol=1e-8)
+    params = list(critic.parameters())  # the penalty trains the critic: same parameter gradient as the loop
+    got = torch.autograd.grad(r1, params, allow_unused=True, materialize_grads=True)
+    want = torch.autograd.grad(ref.float(), params, allow_unused=True, materialize_grads=True)
+    for a, b in zip(got, want):
+        assert_close(a, b, rtol=1e-4, atol=1e-7)
+
+
+@pytest.mark.parametrize("shape", [(2,), (1, 8, 8)])
+@pytest.mark.parametrize("w_norm", [0.3, 1.0, 2.5])
+def test_linear_critic_r1_is_the_squared_weight_norm(shape, w_norm):
+    torch.manual_seed(4)
+    critic, _ = linear_critic(shape, w_norm)
+    # grad_x (w . x + b) = w at every point: R1 = ||w||², not (||w|| - 1)² (its target is 0, not 1)
+    assert_close(lip.r1_penalty(critic, torch.randn(16, *shape)), torch.tensor(w_norm**2), rtol=1e-5, atol=1e-7)
+
+
+def test_r1_reads_real_data_only_and_is_zero_for_a_constant_critic():
+    # c(x) = a ||x||²: grad 2 a x, so R1 = 4 a² E||x||² over the real batch, whatever the fakes are
+    a = 0.7
+    real = torch.randn(32, 3, generator=torch.Generator().manual_seed(5))
+    got = lip.r1_penalty(lambda x: a * (x**2).sum(1), real)
+    assert_close(got, 4 * a**2 * (real**2).sum(1).mean(), rtol=1e-5, atol=1e-7)
+    const = Scores(nn.Linear(3, 1))
+    with torch.no_grad():
+        const.net.weight.zero_()
+    assert lip.r1_penalty(const, real).item() == 0.0  # the equilibrium costs nothing (GP would give 1)
+    assert lip.gradient_penalty(const, real, real + 1).item() == 1.0
+
+
+def test_r1_bad_input_names_the_argument():
+    with pytest.raises(TypeError, match="real"):
+        lip.r1_penalty(mlp_critic(), [[0.0, 1.0]])
+    with pytest.raises(ValueError, match="BatchNorm"):
+        lip.r1_penalty(conv_critic(nn.BatchNorm2d(4)), torch.randn(4, 1, 8, 8))
+    with pytest.raises(ValueError, match="one score per sample"):
+        lip.r1_penalty(lambda x: x.sum(), torch.randn(4, 2))

@@ -6,6 +6,9 @@ Measured 2026-12-01 on the shared 2-core box (load average 4-6 from other jobs),
 quick mode (nbval) 60.9 s wall, 38.8 s CPU (benchmarks.notebooks.run_notebook: 113.8 s wall at load 6,
 peak RSS 829 MB); full mode (nbval) 211.6 s wall, 115.5 s CPU. Under ATEN_CPU_CAPABILITY=default: quick 57.9 s
 wall, full 123.9 s wall (111.8 s CPU), both passing. Graded: solution 8/8, student version 0/8.
+With section 5 (R1 / LSGAN / GP: one live run, the rest recorded) and the cures on three seeds in full mode,
+measured 2026-12-01 at load average 10-12: quick (nbval) 48.4 s CPU (208 s wall), peak RSS 849 MB; full (nbval)
+136.7 s CPU (574 s wall), peak RSS 880 MB; both passing.
 """
 import re
 from pathlib import Path

@@ -213,6 +213,7 @@ def test_summary_and_evaluate_give_one_row_per_member():
     (ValueError, lambda: Population([("wgan-gp-toy", -1)], device="cpu"), r"members\[0\]: seed must be an integer >= 0"),
     (ValueError, lambda: Population([(get_recipe("wgan-gp-toy", critic_norm="layer"), 0)], device="cpu"),
      "a population vectorises MLPs"),
+    (ValueError, lambda: Population([("r1-toy", 0)], device="cpu"), r"members\[0\] \(r1-toy\): r1_gamma=1, but a population has no R1"),
     (ValueError, lambda: Population([("wgan-gp-toy", 0)], device="cpu", rng="gpu"), "rng must be"),
     (TypeError, lambda: Population.from_grid(seeds=3, device="cpu"), "seeds must be a non-empty list, got 3"),
     (ValueError, lambda: Population([("wgan-gp-toy", 0)], device="cpu", pool_size=0), "pool_size must be an integer >= 1"),

@@ -32,7 +32,7 @@ def test_toy_variants_are_clearly_named_and_noted():
                                           ("betas", (0.5, 1.5)), ("loss", "wasserstien"),
                                           ("optimizer", "sgd"), ("gp_lambda", float("nan")),
                                           ("lr_decay_steps", -1), ("lr_floor", -0.1),
-                                          ("lr_floor", 1.5)])
+                                          ("lr_floor", 1.5), ("r1_gamma", -1.0), ("r1_gamma", float("inf"))])
 def test_bad_values_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         RECIPES["wgan-gp"].replace(**{field: value})
@@ -40,7 +40,8 @@ def test_bad_values_name_the_field(field, value):
 
 @pytest.mark.parametrize("field, value", [("lr_decay_steps", 2.5), ("lr_decay_steps", None),
                                           ("lr_decay_steps", True), ("n_critic", 2.5), ("width", "128"),
-                                          ("gp_lambda", "10"), ("betas", 0.9), ("loss", None)])
+                                          ("gp_lambda", "10"), ("betas", 0.9), ("loss", None),
+                                          ("r1_gamma", "1")])
 def test_values_of_the_wrong_type_name_the_field(field, value):
     # the rule (ganedu.checks): a wrong type is a TypeError, a wrong value of the right type a ValueError
     with pytest.raises(TypeError, match=field):
@@ -102,3 +103,12 @@ def test_the_wgan_schedule_is_100_critic_updates_in_the_warm_up_and_every_500th_
     expected = [100 if (t < 25 or t % 500 == 0) else wgan.n_critic for t in range(1200)]
     assert [wgan.n_critic_at(t) for t in range(1200)] == expected
     assert {off.n_critic_at(t) for t in range(1200)} == {off.n_critic}  # the schedule off: n_critic always
+
+
+def test_r1_and_lsgan_toy_recipes_cite_their_papers():
+    r1, ls = RECIPES["r1-toy"], RECIPES["lsgan-toy"]
+    assert (r1.loss, r1.gp_lambda, r1.spectral_norm, r1.clip) == ("nonsaturating", 0.0, False, None)
+    assert r1.r1_gamma > 0 and r1.constraint == "r1" and "Mescheder et al. 2018" in r1.source and "Eq. 9" in r1.source
+    assert ls.loss == "least_squares" and ls.constraint == "none" and "Mao et al. 2017" in ls.source
+    assert all(RECIPES[n].r1_gamma == 0 for n in RECIPES if n != "r1-toy")  # R1 is off unless asked for
+    assert RECIPES["wgan-gp"].replace(r1_gamma=2).constraint == "gp+r1"

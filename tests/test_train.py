@@ -308,8 +308,8 @@ MOVES = {  # recipe -> (generator steps, overrides) of a short run on 8gaussians
     "gan": (400, {}), "nsgan": (400, {}),  # the paper GANs at their own width (512)
     "wgan": (300, dict(width=64, lr_g=5e-4, lr_d=5e-4)),  # the paper's 5e-5 needs thousands of steps
     "sngan": (300, dict(width=64)),  # the paper's WGAN-GP moves slower: its own test below
-    **{name: (300, {}) for name in ("gan-toy", "nsgan-toy", "wgan-toy", "wgan-gp-toy", "sngan-toy")},
-}
+    **{name: (300, {}) for name in ("gan-toy", "nsgan-toy", "wgan-toy", "wgan-gp-toy", "sngan-toy", "r1-toy", "lsgan-toy")},
+}  # r1-toy and lsgan-toy, seeds 0-2 (2026-12-01): W1 ratios 0.16-0.24 and 0.22-0.26 (AVX2), 0.16-0.22 and 0.24-0.27 (default)
 
 
 @pytest.mark.training_outcome

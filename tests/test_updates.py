@@ -65,6 +65,45 @@ def test_critic_update_reports_the_penalty_it_adds_and_the_w_estimate():
     torch.testing.assert_close(loss, before(fake).mean().detach() - before(real).mean().detach() + 3.0 * gp)
 
 
+@pytest.mark.parametrize("loss", ["nonsaturating", "least_squares"])
+def test_the_r1_update_is_the_step_written_out(loss):
+    """Mescheder et al. 2018, Eq. 9, written out: L = ℓ_D(D(x), D(x~)) + γ/2 E_x ||∇_x D(x)||² on the real
+    batch only (one sample at a time), then w <- w - lr ∇L (plain SGD)."""
+    torch.manual_seed(4)
+    critic, real, fake = MLPCritic(width=8, depth=2), *batches(4)
+    gamma, params = 3.0, list(critic.parameters())
+    if loss == "nonsaturating":  # -log σ(l(x)) - log(1 - σ(l(x~)))
+        by_hand_loss = -torch.log(torch.sigmoid(critic(real))).mean() - torch.log(1 - torch.sigmoid(critic(fake))).mean()
+    else:  # ½ E (D(x) - 1)² + ½ E D(x~)²
+        by_hand_loss = 0.5 * ((critic(real) - 1) ** 2).mean() + 0.5 * (critic(fake) ** 2).mean()
+    squares = []
+    for x in real:
+        x = x.detach().requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(x[None]).sum(), x, create_graph=True)
+        squares.append((grad**2).sum())
+    r1 = torch.stack(squares).mean()
+    grads = torch.autograd.grad(by_hand_loss + gamma / 2 * r1, params)
+    with torch.no_grad():
+        expected = [p - LR * g for p, g in zip(params, grads)]
+    got_loss, _, got_r1, _ = updates.critic_update(critic, torch.optim.SGD(params, lr=LR), real, fake, loss=loss,
+                                                   r1_gamma=gamma)
+    for got, want in zip(critic.parameters(), expected):
+        torch.testing.assert_close(got.detach(), want, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got_loss, (by_hand_loss + gamma / 2 * r1).detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(got_r1, r1.detach(), rtol=1e-5, atol=1e-7)
+
+
+def test_the_trainer_adds_r1_with_the_recipes_gamma(monkeypatch):
+    calls = []
+    monkeypatch.setattr(updates, "r1_penalty", lambda c, real: calls.append(real.shape) or lipschitz.r1_penalty(c, real))
+    t = Trainer.from_recipe("r1-toy", device="cpu", width=8, batch_size=16, n_critic=2)
+    t.step()
+    assert calls == [(16, 2), (16, 2)]  # one per critic update, on the real batch
+    calls.clear()
+    Trainer.from_recipe("nsgan-toy", device="cpu", width=8, batch_size=16).step()
+    assert calls == []
+
+
 def test_diagnose_measures_the_norm_without_training_on_it():
     torch.manual_seed(2)
     critic, real, fake = MLPCritic(width=8, depth=2), *batches(2)

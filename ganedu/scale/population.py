@@ -285,6 +285,9 @@ def _check_member(i, member):
         raise ValueError(f"members[{i}] ({recipe.name}): a population vectorises MLPs (plain or with spectral "
                          f"norm); it has model={recipe.model!r}, critic_norm={recipe.critic_norm!r} (train it "
                          "with a Trainer)")
+    if recipe.r1_gamma > 0:
+        raise ValueError(f"members[{i}] ({recipe.name}): r1_gamma={recipe.r1_gamma:g}, but a population has no R1 "
+                         "penalty (train it with a Trainer)")
     return recipe, seed
 
 
