@@ -39,6 +39,19 @@ def cells(nb) -> list[tuple[str, str]]:
     return [(c.cell_type, source(c)) for c in nb.cells]
 
 
+def test_a_wrong_answer_raises_only_under_nbgrader(monkeypatch, capsys):
+    from ganedu.lessons.exercises.core import RESULTS, report
+
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    assert report("demo", False, "twice 3 is 6") is False                 # a student: printed, returned
+    assert "✗ Not yet: twice 3 is 6" in capsys.readouterr().out
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert report("demo", True, "right") is True
+    with pytest.raises(AssertionError, match="exercise 'demo': twice 3 is 6"):
+        report("demo", False, "twice 3 is 6")
+    assert RESULTS.pop("demo") is False and "✗ Not yet" in capsys.readouterr().out
+
+
 def test_exercise_cells_become_answers_and_check_cells_one_point_tests(tmp_path):
     nb = mark_for_nbgrader(nbformat.read(write_fixture(tmp_path / "fx.ipynb"), as_version=4))
     meta = {i: c.metadata.get("nbgrader") for i, c in enumerate(nb.cells)}
