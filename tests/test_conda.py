@@ -44,6 +44,7 @@ CONDA_FORGE_NAMES = {
     "jupyterlab-slideshow",              # jupyterlab-slideshow-feedstock (checked on anaconda.org, 2026-12-01)
     "pytest", "pytest-xdist", "nbval", "nbclient", "nbformat", "pyyaml", "psutil",
     "nbconvert", "nbconvert-core",       # outputs of nbconvert-feedstock; -core has no pandoc
+    "nbgrader",                          # nbgrader-feedstock, noarch (0.9.5 on anaconda.org/conda-forge, 2026-12-01)
 }
 
 #: PyPI name -> the conda-forge names that provide it.

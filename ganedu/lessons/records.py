@@ -25,7 +25,7 @@ import torch
 
 from ganedu import cpu_name, torch_threads
 from ganedu.checks import check_choice
-from ganedu.lessons import regularisers, ten_trials
+from ganedu.lessons import dcgan_factors, regularisers, ten_trials
 
 RECORDED_DIR = pathlib.Path(__file__).parent / "recorded"
 
@@ -184,7 +184,8 @@ def record_toy_sets(spec: dict | None = None, progress: bool = True, device: str
 
 #: records sized for a GPU (hours on a laptop CPU): `make record` on a CPU skips them unless named
 GPU_SIZED = ("07_ten_trials",)
-RECORDS = {"05_lambda_grid": (record_lambda_grid, LAMBDA_GRID, TINY), "05_toy_sets": (record_toy_sets, TOY_SETS, TINY),
+RECORDS = {"02_dcgan_factors": (dcgan_factors.record, dcgan_factors.SPEC, dcgan_factors.TINY),
+           "05_lambda_grid": (record_lambda_grid, LAMBDA_GRID, TINY), "05_toy_sets": (record_toy_sets, TOY_SETS, TINY),
            "07_ten_trials": (ten_trials.record, ten_trials.SPEC, ten_trials.TINY),
            "09_regularisers": (regularisers.record, regularisers.SPEC, regularisers.TINY)}
 

@@ -1,6 +1,8 @@
 """What every exercise check shares: run the student's code, report a verdict, remember it."""
 from __future__ import annotations
 
+import os
+
 #: name of each exercise checked in this kernel -> passed? (read by ``python -m ganedu grade``)
 RESULTS: dict[str, bool] = {}
 
@@ -10,9 +12,15 @@ class ExerciseNotDone(NotImplementedError):
 
 
 def report(name: str, ok: bool, message: str) -> bool:
-    """Print a verdict for exercise ``name``, record it in ``RESULTS``, return ``ok``."""
+    """Print a verdict for exercise ``name``, record it in ``RESULTS``, return ``ok``.
+
+    Under nbgrader (``NBGRADER_EXECUTION`` is set while it autogrades or validates) a wrong answer
+    also raises ``AssertionError``: nbgrader scores a test cell by whether it raises.
+    """
     RESULTS[name] = bool(ok)
     print(("✓ Correct: " if ok else "✗ Not yet: ") + message)  # plain glyphs: no emoji font needed
+    if not ok and os.environ.get("NBGRADER_EXECUTION"):
+        raise AssertionError(f"exercise {name!r}: {message}")
     return bool(ok)
 
 
