@@ -35,7 +35,16 @@ LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
 $(LAB_OVERRIDES): jupyterlab/overrides.json | $(STAMP)
 	mkdir -p $(dir $@) && cp jupyterlab/overrides.json $@
 
-lab: setup $(LAB_OVERRIDES)
+# nbgrader (in the dev extra, for instructors who grade with it) adds menus, a toolbar button and a sidebar
+# that students do not need: the course's lab starts with them off. An instructor turns them on with
+#   .venv/bin/jupyter labextension enable @jupyter/nbgrader
+# (its command line, `nbgrader generate_assignment` / `autograde`, works either way).
+NBGRADER_UI_OFF := $(VENV)/.nbgrader-ui-off
+$(NBGRADER_UI_OFF): | $(STAMP)
+	$(VENV)/bin/jupyter labextension disable --level=sys_prefix @jupyter/nbgrader
+	@touch $@
+
+lab: setup $(LAB_OVERRIDES) $(NBGRADER_UI_OFF)
 	$(VENV)/bin/jupyter lab notebooks/ $(LAB_ARGS)
 
 # Two pytest workers on one thread each (a 2-core laptop or CI box); nbval keeps each notebook's
