@@ -27,7 +27,7 @@ from .recipes import RECIPES, Recipe, get_recipe
 from .train import Trainer
 from .updates import critic_update, generator_update
 
-__all__ = ["CONDITIONAL_RECIPES", "get_conditional_recipe", "toy_labels", "labelled_batch_fn", "ConditionalTrainer", "class_labels", "toy_class_accuracy",
+__all__ = ["CONDITIONAL_RECIPES", "RECIPE_CRITIC", "get_conditional_recipe", "toy_labels", "labelled_batch_fn", "ConditionalTrainer", "class_labels", "toy_class_accuracy",
            "digits_class_accuracy", "evaluate_toy"]
 
 
@@ -62,6 +62,11 @@ CONDITIONAL_RECIPES: dict[str, Recipe] = {r.name: r for r in [
         source=_ACGAN_GP, note="cgp-digits' settings (the same budget) with an ACCritic: "
                                "ganedu.acgan.ACGANTrainer.from_recipe"),
 ]}
+
+
+#: the critic each conditional recipe was tuned with (``ganedu.acgan.conditional_trainer``'s ``critic``)
+RECIPE_CRITIC = {"cwgan-gp-toy": "concat", "cgp-digits": "concat", "csn-digits": "projection",
+                 "acgan-gp-digits": "auxiliary"}
 
 
 def get_conditional_recipe(name, **overrides) -> Recipe:
