@@ -38,8 +38,9 @@ _CSN = ("Miyato & Koyama 2018 (projection discriminator) with spectral normalisa
         "(Miyato et al. 2018); the critic is chosen apart: ConditionalTrainer.from_recipe(..., critic=...)")
 
 _ACGAN_GP = ("Odena et al. 2017 (AC-GAN: the critic's auxiliary classifier, §3) with the WGAN-GP loss and penalty "
-             "(Gulrajani et al. 2017), as their supervised CIFAR-10 model; the released gan_cifar_resnet.py weighs "
-             "the critic's cross-entropy on real samples by 1 and the generator's by 0.1 (ganedu.acgan)")
+             "(Gulrajani et al. 2017), as their supervised CIFAR-10 model; the classifier learns on real samples only, "
+             "as in the released gan_cifar_resnet.py, and the generator's cross-entropy has Odena et al.'s weight 1 "
+             "(the released code's 0.1 is too slow for this budget: ganedu.acgan)")
 
 #: conditional recipes: the unconditional recipes' fields, read by :class:`ConditionalTrainer`
 CONDITIONAL_RECIPES: dict[str, Recipe] = {r.name: r for r in [
