@@ -3,6 +3,7 @@
     python -m ganedu recipes
     python -m ganedu train wgan-gp-toy --data 8gaussians --steps 2000 --out runs/gp
     python -m ganedu train wgan-gp-toy --resume runs/gp --steps 1000
+    python -m ganedu train csn-digits --data digits --steps 1200 --out runs/projection
     python -m ganedu grade student/05_gradient_penalty.ipynb
 """
 from __future__ import annotations
@@ -23,7 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="ganedu: train the course's GAN recipes from the command line.",
         epilog="Examples:\n  python -m ganedu recipes\n"
                "  python -m ganedu train wgan-gp-toy --data 8gaussians --steps 2000 --out runs/gp\n"
-               "  python -m ganedu train dcgan --data digits --steps 500 --out runs/dcgan",
+               "  python -m ganedu train dcgan --data digits --steps 500 --out runs/dcgan\n"
+               "  python -m ganedu train csn-digits --data digits --steps 1200 --out runs/projection",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("recipes", help="list the recipes with their settings and sources")
@@ -34,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "--out (and nothing anywhere else).")
     t.add_argument("recipe", help="recipe name (see `python -m ganedu recipes`)")
     t.add_argument("--data", default=None, help="8gaussians, 25gaussians, swissroll, ring, digits, "
-                                                "mnist, fashion-mnist, cifar10, celeba (default: 8gaussians)")
+                                                "mnist, fashion-mnist, cifar10, celeba (default: 8gaussians; "
+                                                "digits for the *-digits recipes)")
     t.add_argument("--steps", type=int, default=1000, help="generator steps (default 1000)")
     t.add_argument("--out", default=None, help="output folder (default: runs/RECIPE-DATA)")
     t.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -49,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--clip", type=float, default=None, help="weight-clipping value c")
     t.add_argument("--n-critic", type=int, default=None, help="critic steps per generator step")
     t.add_argument("--batch-size", type=int, default=None, help="batch size")
+    t.add_argument("--critic", default=None, choices=("concat", "projection", "auxiliary"),
+                   help="conditional recipes only: how the critic sees the label (default: the recipe's; "
+                        "concat, projection, or auxiliary = AC-GAN's classifier head)")
     t.add_argument("--resume", default=None, metavar="DIR",
                    help="continue the run saved in DIR/checkpoint.pt (its recipe and data are reused)")
     s = t.add_argument_group("scaling up (see README, 'Scaling up'); several GPUs: "
@@ -85,15 +91,18 @@ def describe_constraint(r) -> str:
 
 
 def cmd_recipes() -> int:
+    from .conditional_train import CONDITIONAL_RECIPES, RECIPE_CRITIC
     from .recipes import RECIPES
 
-    for r in RECIPES.values():
+    for r in [*RECIPES.values(), *CONDITIONAL_RECIPES.values()]:
         constraint = describe_constraint(r)
         opt = f"{r.optimizer} lr_g={r.lr_g:g} lr_d={r.lr_d:g}"
         if r.optimizer == "adam":
             opt += f" betas={r.betas}"
         if r.lr_decay_steps:
             opt += f" lr decay over {r.lr_decay_steps} steps to x{r.lr_floor:g}"
+        if r.name in RECIPE_CRITIC:
+            opt += f" | conditional, critic={RECIPE_CRITIC[r.name]}"
         print(f"{r.name:12s} loss={r.loss:13s} {constraint:14s} n_critic={r.n_critic} "
               f"batch={r.batch_size} {opt}")
         if r.source:
@@ -126,12 +135,19 @@ def _train(args, info) -> int:
     overrides = dict(lr_g=args.lr_g or args.lr, lr_d=args.lr_d or args.lr, gp_lambda=args.gp_lambda,
                      clip=args.clip, n_critic=args.n_critic, batch_size=args.batch_size,
                      lr_decay_steps=args.lr_decay_steps)
-    if args.resume:
+    if args.recipe in conditional_recipes():
+        trainer, data = _conditional_trainer(args, info, overrides)
+        out = args.out or os.path.join("runs", f"{args.recipe}-{data}")
+    elif args.critic:
+        raise ValueError(f"--critic is for the conditional recipes ({', '.join(conditional_recipes())}), "
+                         f"got recipe {args.recipe!r}")
+    elif args.resume:
         trainer = Trainer.load(os.path.join(args.resume, "checkpoint.pt"), device=info.device)
         changes = {k: v for k, v in overrides.items() if v is not None}
         if changes:
             trainer.set(**changes)
         out = args.out or args.resume
+        data = trainer.data_name[0] if trainer.data_name else None
     else:
         data = args.data or "8gaussians"
         if args.download:
@@ -144,12 +160,15 @@ def _train(args, info) -> int:
     if info.is_main:  # rank 0 alone logs and writes
         os.makedirs(out, exist_ok=True)
         where = f"{info.world_size} processes on {trainer.device.type}" if info.distributed else trainer.device
-        print(f"ganedu: training {trainer.recipe.name} on {trainer.data_name[0] if trainer.data_name else 'data'} "
+        print(f"ganedu: training {trainer.recipe.name} on {data or 'data'} "
               f"for {args.steps} steps on {where}; writing to {out}")
     start = time.perf_counter()
     try:
         trainer.train(args.steps, progress=not args.no_progress and info.is_main)
     except TrainingDiverged as exc:
+        if args.recipe in conditional_recipes():
+            print(f"ganedu: {exc}", file=sys.stderr)
+            return 3
         trainer.save(os.path.join(out, "checkpoint.pt"))  # rank 0 writes
         if info.is_main:
             print(f"ganedu: {exc}\nThe last good state was saved to {out}/checkpoint.pt", file=sys.stderr)
@@ -159,8 +178,14 @@ def _train(args, info) -> int:
     if not info.is_main:
         return 0
     evaluated = time.perf_counter()  # rank 0 alone, on the plain networks (trainer.generator, .critic)
-    fake = trainer.sample(EVAL_SAMPLES)  # once, for the metrics and the figure
-    metrics = evaluate(trainer, fake)
+    labels = None
+    if args.recipe in conditional_recipes():  # every class asked for in turn
+        import torch
+        labels = torch.arange(EVAL_SAMPLES) % trainer.n_classes  # 0, 1, ..., K-1, 0, 1, ...
+        fake = trainer.sample(EVAL_SAMPLES, y=labels)
+    else:
+        fake = trainer.sample(EVAL_SAMPLES)  # once, for the metrics and the figure
+    metrics = evaluate(trainer, fake, data, labels)
     timings = dict(before_training_s=start - STARTED, training_s=seconds,
                    evaluation_s=time.perf_counter() - evaluated)
     metrics.update(recipe=trainer.recipe.name, steps=trainer.steps, seconds=round(seconds, 3),
@@ -177,19 +202,53 @@ def _train(args, info) -> int:
     return 0
 
 
-def evaluate(trainer, fake) -> dict:
-    """Metrics of the final generator on its samples ``fake`` (EVAL_SAMPLES of them): those of
-    ``metrics.score_samples`` against real samples of the trainer's evaluation stream."""
+def evaluate(trainer, fake, name, labels=None) -> dict:
+    """Metrics of the final generator on its samples ``fake`` (EVAL_SAMPLES of them) of data ``name``: those of
+    ``metrics.score_samples`` against real samples of the trainer's evaluation stream, and for a conditional
+    run (``labels``: the classes ``fake`` was asked for) the per-class accuracy."""
     from . import metrics
 
-    name = trainer.data_name[0] if trainer.data_name else None
     n_w1 = 1000  # exact assignment is O(n^3): 1000 samples keep it to about a second
     real = trainer.real_batch(n_w1) if fake.ndim == 2 or name in metrics.DIGITS_DATA else None
+    critic = trainer.critic if labels is None else None  # a conditional critic scores (x, y): no W estimate
     out = {"eval_samples": EVAL_SAMPLES}
-    out.update(metrics.score_samples(fake, name, real=real, n_w1=n_w1, critic=trainer.critic))
+    out.update(metrics.score_samples(fake, name, real=real, n_w1=n_w1, critic=critic))
     if "w1" in out:
         out["w1_samples"] = n_w1
+    if labels is not None:
+        out.update(per_class_accuracy(fake, labels, name))
     return out
+
+
+def per_class_accuracy(fake, labels, name) -> dict:
+    """``per_class_accuracy`` (one fraction per class) and ``worst_class_accuracy``: for a toy mixture the
+    fraction of class-k samples within 3σ of mode k, for the digits the classifier's reading of class k."""
+    from .conditional_train import digits_class_accuracy, toy_class_accuracy
+
+    accuracy = toy_class_accuracy(fake, labels, name) if fake.ndim == 2 else digits_class_accuracy(fake, labels)
+    return dict(per_class_accuracy=[round(a, 4) for a in accuracy], worst_class_accuracy=round(min(accuracy), 4))
+
+
+def conditional_recipes() -> tuple:
+    from .conditional_train import CONDITIONAL_RECIPES
+
+    return tuple(CONDITIONAL_RECIPES)
+
+
+def _conditional_trainer(args, info, overrides):
+    """A conditional recipe's trainer (``ganedu.acgan.conditional_trainer``) and its data name."""
+    from .acgan import conditional_trainer
+    from .conditional_train import RECIPE_CRITIC
+
+    if args.resume:
+        raise ValueError(f"--resume: conditional runs ({args.recipe}) are not saved to checkpoints; "
+                         f"train again with more --steps")
+    if info.distributed:
+        raise ValueError(f"conditional recipes ({args.recipe}) train on one process; run without torchrun")
+    data = args.data or ("digits" if args.recipe.endswith("-digits") else "8gaussians")
+    trainer = conditional_trainer(args.recipe, data, critic=args.critic or RECIPE_CRITIC[args.recipe],
+                                  device=info.device, seed=args.seed, image_size=args.image_size, **overrides)
+    return trainer, data
 
 
 def write_outputs(trainer, out, metrics_dict, fake):
@@ -206,7 +265,8 @@ def write_outputs(trainer, out, metrics_dict, fake):
         os.path.join(out, "curves.png"), dpi=100)
     with open(os.path.join(out, "metrics.json"), "w") as fh:
         json.dump(metrics_dict, fh, indent=2)
-    trainer.save(os.path.join(out, "checkpoint.pt"))
+    if "per_class_accuracy" not in metrics_dict:  # conditional runs have no checkpoint format
+        trainer.save(os.path.join(out, "checkpoint.pt"))
 
 
 def main(argv=None) -> int:

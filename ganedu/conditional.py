@@ -158,14 +158,20 @@ class ConditionalGenerator(nn.Module):
             raise ValueError(f"ConditionalGenerator expects z of shape (B, {self.z_dim}), got {tuple(z.shape)}")
 
 
-def _flatten_input(owner: str, net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Check ``(x, y)`` for a critic and return ``x`` as ``(B, in_dim)``."""
+def _flatten_x(owner: str, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Check ``x`` for a critic of ``net.in_dim`` values per sample and return it as ``(B, in_dim)``."""
     _check_input(owner, "x", x, net)
     if x.dim() < 2 or math.prod(x.shape[1:]) != net.in_dim:
         raise ValueError(f"{owner}(in_dim={net.in_dim}) expects x of shape (B, {net.in_dim}) or (B, C, H, W) "
                          f"with C*H*W = {net.in_dim}, got {tuple(x.shape)}")
-    check_labels("y", y, net.n_classes, batch=x.shape[0])
     return x.reshape(x.shape[0], net.in_dim)
+
+
+def _flatten_input(owner: str, net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Check ``(x, y)`` for a critic and return ``x`` as ``(B, in_dim)``."""
+    x = _flatten_x(owner, net, x)
+    check_labels("y", y, net.n_classes, batch=x.shape[0])
+    return x
 
 
 class ConcatCritic(nn.Module):

@@ -27,7 +27,7 @@ from .recipes import RECIPES, Recipe, get_recipe
 from .train import Trainer
 from .updates import critic_update, generator_update
 
-__all__ = ["CONDITIONAL_RECIPES", "get_conditional_recipe", "toy_labels", "labelled_batch_fn", "ConditionalTrainer", "class_labels", "toy_class_accuracy",
+__all__ = ["CONDITIONAL_RECIPES", "RECIPE_CRITIC", "get_conditional_recipe", "toy_labels", "labelled_batch_fn", "ConditionalTrainer", "class_labels", "toy_class_accuracy",
            "digits_class_accuracy", "evaluate_toy"]
 
 
@@ -36,6 +36,11 @@ _CWGAN_GP = ("Mirza & Osindero 2014 (labels at the input) with the WGAN-GP loss 
 
 _CSN = ("Miyato & Koyama 2018 (projection discriminator) with spectral normalisation and the hinge loss "
         "(Miyato et al. 2018); the critic is chosen apart: ConditionalTrainer.from_recipe(..., critic=...)")
+
+_ACGAN_GP = ("Odena et al. 2017 (AC-GAN: the critic's auxiliary classifier, §3) with the WGAN-GP loss and penalty "
+             "(Gulrajani et al. 2017), as their supervised CIFAR-10 model; the classifier learns on real samples only, "
+             "as in the released gan_cifar_resnet.py, and the generator's cross-entropy has Odena et al.'s weight 1 "
+             "(the released code's 0.1 is too slow for this budget: ganedu.acgan)")
 
 #: conditional recipes: the unconditional recipes' fields, read by :class:`ConditionalTrainer`
 CONDITIONAL_RECIPES: dict[str, Recipe] = {r.name: r for r in [
@@ -53,7 +58,16 @@ CONDITIONAL_RECIPES: dict[str, Recipe] = {r.name: r for r in [
         name="cgp-digits", n_critic=2, lr_g=3e-4, lr_d=3e-4, betas=(0.5, 0.9), width=256, depth=2, z_dim=32,
         source=_CWGAN_GP, note="WGAN-GP (lambda 10) with the released code's betas (0.5, 0.9), n_critic 2 and "
                                 "lr 3e-4 (a 1,200-step CPU budget), MLP networks of 2 x 256, z of 32"),
+    RECIPES["wgan-gp"].replace(
+        name="acgan-gp-digits", n_critic=2, lr_g=3e-4, lr_d=3e-4, betas=(0.5, 0.9), width=256, depth=2, z_dim=32,
+        source=_ACGAN_GP, note="cgp-digits' settings (the same budget) with an ACCritic: "
+                               "ganedu.acgan.ACGANTrainer.from_recipe"),
 ]}
+
+
+#: the critic each conditional recipe was tuned with (``ganedu.acgan.conditional_trainer``'s ``critic``)
+RECIPE_CRITIC = {"cwgan-gp-toy": "concat", "cgp-digits": "concat", "csn-digits": "projection",
+                 "acgan-gp-digits": "auxiliary"}
 
 
 def get_conditional_recipe(name, **overrides) -> Recipe:
@@ -119,6 +133,8 @@ class ConditionalTrainer(Trainer):
         device, seed, flush_every: as the Trainer's (a CPU random stream: ``device="cpu"`` by default).
     """
 
+    critics = CRITICS                                  # the critics from_recipe can build, by name
+
     def __init__(self, recipe, generator, critic, data, *, device="cpu", seed=0, flush_every=50):
         for role, net in (("generator", generator), ("critic", critic)):
             if not isinstance(getattr(net, "n_classes", None), int):
@@ -140,10 +156,11 @@ class ConditionalTrainer(Trainer):
                     image_size=16, **overrides):
         """Networks sized by the recipe (width, depth, z_dim, spectral_norm) for ``data``, seeded by ``seed``.
 
-        ``critic``: ``"concat"`` or ``"projection"`` (``ganedu.conditional.CRITICS``).
+        ``critic``: a key of the class's ``critics``: ``"concat"`` or ``"projection"``
+        (``ganedu.conditional.CRITICS``); ``"auxiliary"`` for ``ganedu.acgan.ACGANTrainer``.
         """
         recipe = get_conditional_recipe(recipe, **overrides)
-        check_choice("critic", critic, tuple(CRITICS))
+        check_choice("critic", critic, tuple(cls.critics))
         seed_everything(seed)
         if isinstance(data, str) and data == "digits":
             data = load_digits(size=image_size)                            # (images, labels)
@@ -154,7 +171,7 @@ class ConditionalTrainer(Trainer):
         norm = "spectral" if recipe.spectral_norm else "none"
         in_dim = int(torch.Size(shape).numel())
         generator = ConditionalGenerator(n_classes, z_dim, shape, recipe.width, recipe.depth, tanh=tanh)
-        critic_net = CRITICS[critic](n_classes, in_dim, recipe.width, recipe.depth, norm=norm)
+        critic_net = cls.critics[critic](n_classes, in_dim, recipe.width, recipe.depth, norm=norm)
         trainer = cls(recipe, generator, critic_net, data, device=device, seed=seed)
         trainer.critic_kind = critic
         return trainer

@@ -97,3 +97,52 @@ def test_offline_mnist_falls_back_without_network(tmp_path, monkeypatch, capsys)
     out = capsys.readouterr().out
     assert "digits" in out
     assert (tmp_path / "o" / "samples.png").exists()
+
+
+def test_conditional_recipe_writes_per_class_accuracy(tmp_path):
+    """cwgan-gp-toy through the CLI: metrics.json's per-class accuracy is the trainer's, replayed in-process."""
+    res = run_cli("train", "cwgan-gp-toy", "--steps", "60", "--out", "out", "--seed", "1", "--no-progress", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert sorted(os.listdir(tmp_path / "out")) == ["curves.png", "metrics.json", "samples.png"]  # no checkpoint format
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    import torch
+    from ganedu.conditional_train import ConditionalTrainer, toy_class_accuracy
+    from ganedu.metrics import mode_coverage
+    from ganedu.data import toy_modes, toy_std
+    tr = ConditionalTrainer.from_recipe("cwgan-gp-toy", "8gaussians", critic="concat", seed=1)
+    tr.train(60, progress=False)
+    y = torch.arange(2500) % 8                                     # every class in turn, 312-313 each
+    fake = tr.sample(2500, y=y)
+    want = toy_class_accuracy(fake, y, "8gaussians")
+    assert metrics["per_class_accuracy"] == pytest.approx(want, abs=1e-4)
+    assert metrics["worst_class_accuracy"] == pytest.approx(min(want), abs=1e-4)
+    assert metrics["hq"] == pytest.approx(mode_coverage(fake, toy_modes("8gaussians"), toy_std("8gaussians"))["hq"])
+    assert "w_estimate" not in metrics                             # a critic of (x, y) gives no W estimate here
+
+
+def test_conditional_digits_recipes_and_their_critics(tmp_path):
+    res = run_cli("train", "acgan-gp-digits", "--steps", "3", "--out", "ac", "--no-progress", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    metrics = json.loads((tmp_path / "ac" / "metrics.json").read_text())
+    assert len(metrics["per_class_accuracy"]) == 10 and metrics["classes"] <= 10 and "frechet" in metrics
+    assert metrics["worst_class_accuracy"] == min(metrics["per_class_accuracy"])
+    res = run_cli("train", "csn-digits", "--critic", "concat", "--steps", "2", "--out", "sn", "--no-progress",
+                  cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+
+
+def test_conditional_cli_errors_are_clear(capsys, tmp_path):
+    assert main(["train", "wgan-gp-toy", "--critic", "projection", "--steps", "1", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "--critic" in err and "cwgan-gp-toy" in err and "'wgan-gp-toy'" in err
+    assert main(["train", "cwgan-gp-toy", "--resume", str(tmp_path), "--steps", "1"]) == 2
+    assert "not saved to checkpoints" in capsys.readouterr().err
+
+
+def test_recipes_lists_the_conditional_recipes(capsys):
+    assert main(["recipes"]) == 0
+    out = capsys.readouterr().out
+    for name, critic in (("cwgan-gp-toy", "concat"), ("csn-digits", "projection"), ("acgan-gp-digits", "auxiliary")):
+        line = next(l for l in out.splitlines() if l.startswith(name + " "))
+        assert f"conditional, critic={critic}" in line
+    assert "Odena" in out

@@ -17,6 +17,7 @@ import sys
 import torch
 
 from ganedu import torch_threads
+from ganedu.acgan import conditional_trainer
 from ganedu.conditional_train import ConditionalTrainer, class_labels, digits_class_accuracy
 from ganedu.data import load_digits
 from ganedu.lessons.records import RECORDED_DIR, machine
@@ -25,7 +26,8 @@ from ganedu.metrics import class_coverage, frechet_distance
 NAME = "08_digits_grid"
 #: (row label, recipe, critic) x seeds, the same step budget and evaluation for every run
 DIGITS_GRID = dict(runs=[["concat + GP", "cgp-digits", "concat"], ["concat + SN", "csn-digits", "concat"],
-                         ["projection + SN", "csn-digits", "projection"]],
+                         ["projection + SN", "csn-digits", "projection"],
+                         ["AC-GAN + GP", "acgan-gp-digits", "auxiliary"]],
                    steps=1200, seeds=[0, 1, 2], per_class=100)
 TINY = dict(steps=3, seeds=[0], per_class=5)
 
@@ -46,7 +48,7 @@ def record(spec: dict | None = None, progress: bool = True) -> dict:
     with torch_threads(1):
         for label, recipe, critic in spec["runs"]:
             for seed in spec["seeds"]:
-                trainer = ConditionalTrainer.from_recipe(recipe, "digits", critic=critic, seed=seed)
+                trainer = conditional_trainer(recipe, "digits", critic=critic, seed=seed)
                 trainer.train(spec["steps"], progress=False)
                 row = dict(run=label, seed=seed, **evaluate(trainer, spec["per_class"], images, labels))
                 results.append(row)
