@@ -648,3 +648,24 @@ def test_branch_here_makes_a_twin_on_the_same_state_and_noise_that_keeps_its_set
     assert "λ = 0.1" in d.branch_view.words.value
     d.reset()  # a new run ends the comparison
     assert d.branch_view.twin is None
+
+
+def test_drawing_takes_at_most_its_share_of_the_time(dash, monkeypatch):
+    """A slow redraw (0.2 s here) is made less often, so training keeps 1 - DRAW_SHARE of the time."""
+    from ganedu.widgets.clock import DRAW_SHARE
+
+    d = dash(refresh_hz=4)  # asks for a redraw every 0.25 s: far more than the share allows
+    drawn = []
+
+    def slow_show(trainer, steps_per_second):
+        drawn.append(time.perf_counter())
+        time.sleep(0.2)
+
+    monkeypatch.setattr(d.view, "show", slow_show)
+    d.redraw()  # the clock learns what a redraw costs
+    d.buttons["train"].click()
+    t0 = time.perf_counter()
+    tick(d, 40)
+    elapsed, draws = time.perf_counter() - t0, len(drawn) - 1
+    assert draws >= 1 and DRAW_SHARE <= 0.25  # training keeps at least three quarters
+    assert draws * 0.2 <= DRAW_SHARE * elapsed + 0.2, (draws, round(elapsed, 2))

@@ -2,7 +2,7 @@
 
 Sliders take effect at the next step through ``Trainer.set`` (logged in ``history["events"]``,
 dashed lines on the curves). Plots refresh at a fixed rate (``refresh_hz`` <= 4 per second;
-slower only if drawing would take over 40% of the time), as a PNG in an ``ipywidgets.Image``:
+slower only if drawing would take over a quarter of the time, ``clock.DRAW_SHARE``), as a PNG in an ``ipywidgets.Image``:
 no ipympl. Toy networks train on one CPU thread, as the Trainer does (``ganedu.torch_threads``).
 Headless (tests, nbval): ``run(steps)`` trains synchronously and renders once; ``state()``.
 Longer than most modules (about 380 lines) because the dashboard's actions live here side by
