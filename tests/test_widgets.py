@@ -669,3 +669,36 @@ def test_drawing_takes_at_most_its_share_of_the_time(dash, monkeypatch):
     elapsed, draws = time.perf_counter() - t0, len(drawn) - 1
     assert draws >= 1 and DRAW_SHARE <= 0.25  # training keeps at least three quarters
     assert draws * 0.2 <= DRAW_SHARE * elapsed + 0.2, (draws, round(elapsed, 2))
+
+
+@pytest.mark.parametrize("data, top", [("8gaussians", 8), ("25gaussians", 25)])
+def test_the_scoreboard_marks_the_papers_values_beside_the_live_ones(data, top):
+    from ganedu.literature import LITERATURE
+    from ganedu.widgets.scoreboard import scoreboard_html
+
+    page = scoreboard_html(data, {"modes": 5, "n_modes": top, "hq": 0.625})
+    bars = re.findall(r'class="ganedu-bar" data-value="([\d.]+)" style="width:([\d.]+)%', page)
+    assert [(float(v), float(w)) for v, w in bars] == [(5.0, pytest.approx(500 / top)), (0.625, 62.5)]
+    marks = [(float(v), float(x)) for v, x in re.findall(r'class="ganedu-mark" data-value="([\d.]+)"[^>]*left:([\d.]+)%', page)]
+    key = "ring" if top == 8 else "grid"
+    first = lambda cell: float(re.match(r"[\d.]+", cell).group())  # noqa: E731  "7.9±0.1" -> 7.9
+    expected_modes = [first(r[f"{key}_modes"]) for r in LITERATURE]
+    expected_hq = [first(r[f"{key}_hq"]) / 100 for r in LITERATURE]
+    assert len(marks) == 2 * len(LITERATURE)
+    assert [v for v, _ in marks] == pytest.approx(expected_modes + expected_hq)
+    assert [x for _, x in marks] == pytest.approx([100 * m / top for m in expected_modes]
+                                                  + [100 * h for h in expected_hq], abs=0.01)
+
+
+def test_the_dashboard_shows_its_scoreboard_on_the_mixtures_only(dash):
+    d = dash()
+    board = d.view.scoreboard.widget
+    assert board in list(widgets.dashboard.descendants(d.widget))
+    assert board.layout.display == "none"  # step 0: nothing scored yet
+    d.run(3)
+    modes = d.view.scores["modes"]
+    assert board.layout.display != "none" and f"<b>{modes}/8</b>" in board.value
+    assert "PacGAN2 (PacGAN T1) 7.9/8, 95.6%" in html.unescape(board.value)
+    d.controls.data_w.value = "swissroll"  # no published modes: no scoreboard
+    d.run(2)
+    assert board.layout.display == "none"

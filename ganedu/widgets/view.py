@@ -16,6 +16,7 @@ from ..data import TOY_DATASETS, toy_modes
 from ..diagnose import headline
 from ..metrics import mode_coverage, score_samples
 from ..plot import fig_to_png, plot_trainer
+from .scoreboard import Scoreboard
 
 __all__ = ["View", "score_live", "progress_line", "OWN"]
 
@@ -86,6 +87,7 @@ class View:
                        (self.status, "status"), (self.image, "plot")):
             w.add_class(f"ganedu-{css}")
         self._fig = None  # the live Figure, cleared and redrawn
+        self.scoreboard, self.scores = Scoreboard(), {}  # modes and HQ beside the papers'
 
     def new_run(self, trainer, data):
         """Forget the last run: real points to draw and score against, an empty W₁ curve."""
@@ -96,6 +98,7 @@ class View:
         """The figure (``plot_trainer``) and the progress line; scores the samples once."""
         trainer.history  # noqa: B018 -- flushes first: may raise TrainingDiverged before scoring
         scores = score_live(trainer.sample(256), self.real, self.data) if trainer.steps else {}
+        self.scores = scores
         if "w1" in scores:
             self.w1["step"].append(trainer.steps)
             self.w1["w1"].append(scores["w1"])
@@ -111,6 +114,7 @@ class View:
         self.image.value = fig_to_png(fig)
         self.step_counter.value = f"<b>step {trainer.steps}</b>"
         self.progress.value = f" · {line}" if line else ""
+        self.scoreboard.show(self.data, self.scores)
 
     def say(self, text, kind="info"):
         """A status message coloured by kind (info, ok, error), its text escaped."""
