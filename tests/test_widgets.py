@@ -702,3 +702,24 @@ def test_the_dashboard_shows_its_scoreboard_on_the_mixtures_only(dash):
     d.controls.data_w.value = "swissroll"  # no published modes: no scoreboard
     d.run(2)
     assert board.layout.display == "none"
+
+
+def test_the_findings_panel_lists_the_diagnosis_in_plain_words(dash):
+    from ganedu import diagnose as dg
+
+    d = dash("wgan-toy")
+    panel = d.view.findings
+    assert panel in list(widgets.dashboard.descendants(d.widget))
+    d.run(2)
+    assert "No failure found" in panel.value and "clipping blowup" in panel.value
+    t = d.trainer  # a critic loss growing from 1 to ~100 under clipping: the clipping blow-up
+    t._history["step"] = list(range(1, 201))
+    t._history["d_loss"] = [-(1.0 + 0.5 * i) for i in range(200)]
+    for key in ("g_loss", "w_estimate", "gp", "grad_norm", "time"):
+        t._history[key] = [0.0] * 200
+    d.redraw()
+    (finding,) = dg.diagnose(t)
+    shown = html.unescape(panel.value)
+    assert panel.value.count("ganedu-finding") == 1 and "No failure" not in shown
+    assert f"Clipping blowup</b> (step {finding.step})" in shown
+    assert finding.evidence in shown and finding.advice in shown

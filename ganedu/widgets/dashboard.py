@@ -103,7 +103,7 @@ class TrainingDashboard:
         own = W.HBox([self.word_w, self.word_button, self.upload_w])
         self.widget = W.VBox([*self.controls.rows(), W.HBox([self.clock.play, *self.buttons.values()]),
                               self.presets.row, own, W.HBox([self.step_counter, self.progress]), self.view.scoreboard.widget, self.status,
-                              W.HBox([self.image, self.branch_view.box])])
+                              W.HBox([self.image, W.VBox([self.view.findings, self.branch_view.box])])])
         self.widget.add_class("ganedu-dashboard")
 
     def _ipython_display_(self):
