@@ -723,3 +723,62 @@ def test_the_findings_panel_lists_the_diagnosis_in_plain_words(dash):
     assert panel.value.count("ganedu-finding") == 1 and "No failure" not in shown
     assert f"Clipping blowup</b> (step {finding.step})" in shown
     assert finding.evidence in shown and finding.advice in shown
+
+
+def _record(steps=(0, 100, 200)):
+    """A small replay record: at each step, samples at the first `step // 100` modes of 8gaussians."""
+    from ganedu.data import toy_modes
+
+    modes = toy_modes("8gaussians")
+    results = [{"step": s, "samples": modes[: max(1, s // 100)].repeat(4, 1).tolist(), "modes": max(1, s // 100),
+                "modes_total": 8, "hq": 1.0, "w1": 0.5 - s / 1000} for s in steps]
+    return {"caption": "recorded on a test machine, 2026-01-01", "results": results,
+            "spec": {"recipe": "wgan-gp-toy", "data": "8gaussians", "seed": 0}}
+
+
+def test_replay_scrubs_through_a_recorded_run(dash):
+    d = dash(replay=_record())
+    r = d.replay
+    assert r.toggle in list(widgets.dashboard.descendants(d.widget)) and r.box.layout.display == "none"
+    r.toggle.value = True
+    assert r.box.layout.display != "none" and bytes(r.image.value).startswith(PNG)
+    assert "modes within 3σ 2/8" in r.words.value  # the slider starts at the last checkpoint
+    first = bytes(r.image.value)
+    r.slider.value = 100
+    assert "modes within 3σ 1/8" in r.words.value and "W₁ 0.400" in r.words.value
+    assert "recorded on a test machine, 2026-01-01" in r.words.value
+    assert bytes(r.image.value) != first
+    assert d.trainer.steps == 0  # the live run is untouched
+    r.toggle.value = False
+    assert r.box.layout.display == "none"
+
+
+def test_replay_is_offered_when_training_is_slower_than_the_run_needs(dash, monkeypatch):
+    from ganedu.widgets.replay import needed_rate
+
+    record = _record((0, 100, 800, 1000))  # 8/8 at step 800: needs 800 / 20 s = 40 steps/s
+    assert needed_rate(record) == 40.0
+    d = dash(replay=record)
+    d.buttons["train"].click()
+    d._train_t0 -= 10  # as if it had trained for 10 s
+    monkeypatch.setattr(d, "steps_per_second", lambda: 12.0)
+    d._offer_replay()
+    assert "runs at 12 steps/s" in d.status.value and "about 40 steps/s" in d.status.value
+    assert d.replay.toggle.button_style == "warning"
+    fast = dash(replay=record)
+    fast.buttons["train"].click()
+    fast._train_t0 -= 10
+    monkeypatch.setattr(fast, "steps_per_second", lambda: 60.0)
+    fast._offer_replay()
+    assert "Replay" not in fast.status.value and fast.replay.toggle.button_style == ""
+
+
+def test_replay_refuses_what_is_not_a_record(dash):
+    with pytest.raises(TypeError, match="replay must be a record dict"):
+        dash(replay=[1, 2])
+    with pytest.raises(ValueError, match=r"replay must be a record .* missing \['caption'\]"):
+        dash(replay={k: v for k, v in _record().items() if k != "caption"})
+    bad = _record()
+    del bad["results"][1]["hq"]
+    with pytest.raises(ValueError, match=r"replay: checkpoints \[1\] lack one of"):
+        dash(replay=bad)
