@@ -105,7 +105,7 @@ def test_dashboard_trains_redraws_takes_lambda_and_pauses_in_jupyterlab(tmp_path
             # the scoreboard: modes and HQ as bars, the papers' values as marks beside them
             board = page.locator(".ganedu-scoreboard")
             assert board.is_visible() and board.locator(".ganedu-mark").count() == 18  # 9 quoted rows x 2
-            assert "PacGAN2 (PacGAN T1) 7.9/8" in board.inner_text()
+            assert "PacGAN2 (PacGAN T1) 7.9/8" in board.text_content()  # (folded: which mark is which)
             board.screenshot(path=str(OUT / "scoreboard.png"))
 
             # Pause: the counter stops

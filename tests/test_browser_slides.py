@@ -7,7 +7,8 @@ run all cells, start the slideshow on the dashboard's slide at 1280×720, click 
 step counter advance and the plot redraw, type a new λ, Pause, make one critic update alone, run
 a one-click experiment, branch and compare with λ changed, train on a typed word's outline (modes
 n/a, W₁ shown); then
-measure how long the recipe as it ships takes, from Train, to 8/8 modes with >= 90% HQ. The
+measure how long the recipe as it ships takes, from Train, to 8/8 modes with >= 90% HQ, and scrub
+the recorded run (Replay) back three checkpoints. The
 screenshots and the measured rates go to test-output/browser-slides/ (look at them).
 Skips when chromium or playwright is missing, unless GANEDU_REQUIRE_BROWSER=1 (CI).
 """
@@ -204,6 +205,23 @@ def test_notebook_05_as_slides_trains_live_takes_lambda_and_pauses(tmp_path):
                 time.sleep(0.25)
             metrics["to_8_of_8_and_90pct_hq_s_steps"] = reached
             metrics["steps_after_quality_wait"] = _counter(page)
+            rate = re.search(r"([\d.]+) steps/s", page.locator(".ganedu-progress").inner_text())
+            metrics["steps_per_s_during_quality_wait"] = float(rate.group(1)) if rate else None
             page.locator("button.ganedu-pause").click()
             page.screenshot(path=str(OUT / "slide-quality.png"))
+
+            # replay: the recorded run, scrubbed step by step (for machines too slow to train it live)
+            page.locator("button.ganedu-replay").click()
+            words = page.locator(".ganedu-replay-words")
+            _poll(lambda: page.locator("img.ganedu-replay-plot").is_visible() and "recorded on" in words.inner_text(),
+                  20, "the replay")
+            last = words.inner_text()
+            handle = page.locator(".ganedu-replay-step .noUi-handle")
+            handle.focus()
+            for _ in range(3):
+                handle.press("ArrowLeft")
+            _poll(lambda: words.inner_text() != last and "step 1700:" in words.inner_text(), 20,
+                  "the replay to go back three checkpoints")
+            page.locator("img.ganedu-replay-plot").scroll_into_view_if_needed()
+            page.screenshot(path=str(OUT / "slide-replay.png"))
     lab.write_metrics(OUT, metrics, t_start)

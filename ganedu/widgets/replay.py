@@ -78,6 +78,6 @@ class Replay:
         plot_samples(self.real, torch.tensor(c["samples"]), ax=fig.add_subplot(1, 1, 1), density=True,
                      legend=False, title=f"recorded: step {c['step']}")
         self.image.value = fig_to_png(fig)
-        self.words.value = (f"modes within 3σ {c['modes']}/{c['modes_total']} (HQ {c['hq']:.0%}) · exact W₁ {c['w1']:.3f}"
+        self.words.value = (f"step {c['step']}: modes within 3σ {c['modes']}/{c['modes_total']} (HQ {c['hq']:.0%}) · exact W₁ {c['w1']:.3f}"
                             f"<br><span style='color:#555'>{self.record['spec']['recipe']}, seed "
                             f"{self.record['spec']['seed']}: {self.record['caption']}</span>")

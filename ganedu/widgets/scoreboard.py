@@ -29,7 +29,7 @@ def _row(name: str, value: float, top: float, shown: str, marks: list[tuple[floa
         f'left:{pct(v)};top:-3px;width:2px;height:20px;margin-left:-1px;background:{colour}"></div>'
         for v, label, colour in marks)
     return (f'<div style="display:flex;align-items:center;gap:8px;margin:4px 0">'
-            f'<span style="width:150px">{name} <b>{shown}</b></span>'
+            f'<span style="width:130px">{name} <b>{shown}</b></span>'
             f'<div style="position:relative;width:320px;height:14px;background:#EEEEEE">'
             f'<div class="ganedu-bar" data-value="{value:g}" style="width:{pct(value)};height:100%;'
             f'background:{_BAR}"></div>{ticks}</div></div>')
@@ -45,11 +45,11 @@ def scoreboard_html(data: str, scores: dict) -> str:
     hq = [(r["hq"], label(r, f"{r['hq']:.1%}"), SOURCE_COLORS[r["source"]]) for r in rows]
     key = " · ".join(f'<span style="color:{c}">▮</span> {s}' for s, c in SOURCE_COLORS.items())
     quoted = "; ".join(f"{r['method']} ({r['source']}) {r['modes']:g}/{k}, {r['hq']:.1%}" for r in rows)
-    return ("<div style='font-size:12px'>"
+    return ("<div style='font-size:12px'><div style='display:flex;flex-wrap:wrap;column-gap:24px'>"
             + _row("modes within 3σ", scores["modes"], k, f"{scores['modes']}/{k}", modes)
             + _row("HQ samples", scores["hq"], 1.0, f"{scores['hq']:.0%}", hq)
-            + f"<div style='color:#555'>marks: the papers' means (quoted, not run here), {key}. "
-              f"<span class='ganedu-quoted'>{html.escape(quoted)}</span></div></div>")
+            + f"</div><details style='color:#555'><summary>marks: the papers' means (quoted, not run here), {key}"
+              f"</summary><span class='ganedu-quoted'>{html.escape(quoted)}</span></details></div>")
 
 
 class Scoreboard:

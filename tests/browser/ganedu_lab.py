@@ -200,7 +200,10 @@ def chromium_browser(playwright, chromium: str):
 
 
 def write_metrics(out: Path, metrics: dict, t_start: float):
-    """``metrics`` with the test's duration, into ``out/metrics.json`` and on stdout."""
+    """``metrics`` with the test's duration and the machine's load (what the rates were measured
+    under), into ``out/metrics.json`` and on stdout."""
     metrics["duration_s"] = round(time.time() - t_start, 1)
+    metrics["load_average_1_5_15_min"] = [round(x, 2) for x in os.getloadavg()]
+    metrics["cpus"] = os.cpu_count()
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
     print(json.dumps(metrics, ensure_ascii=False))
