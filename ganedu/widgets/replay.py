@@ -50,7 +50,8 @@ class Replay:
         self.real = sample_toy(record["spec"]["data"], 2000, generator=torch.Generator().manual_seed(0))
         steps = [c["step"] for c in record["results"]]
         self.toggle = W.ToggleButton(description="Replay a recorded run", value=False,
-                                     tooltip="when training here is too slow: the same run, recorded")
+                                     tooltip="when training here is too slow: the same run, recorded",
+                                     layout=W.Layout(width="auto"))
         self.slider = W.SelectionSlider(options=steps, value=steps[-1], description="recorded step",
                                         continuous_update=False, layout=W.Layout(width="420px"),
                                         style={"description_width": "initial"})
