@@ -476,12 +476,32 @@ def fig_to_png(fig, *, dpi=None, compress_level=1) -> bytes:
 
 
 # ----------------------------------------------------------------------------- a trainer at a glance
+def _diagnostic_kind(recipe) -> str:
+    """Which constraint the diagnostic panel shows: ``"clip"``, ``"sigmas"`` or ``"grad_norms"``."""
+    if recipe.clip is not None and recipe.gp_lambda == 0:
+        return "clip"
+    return "sigmas" if recipe.spectral_norm and recipe.gp_lambda == 0 else "grad_norms"
+
+
+def _wipe(ax):
+    """Remove what was drawn on ``ax`` and keep the Axes with its ticks: a live view redraws
+    into the same Axes, since building new ones takes most of a redraw's time."""
+    for artist in [*ax.lines, *ax.collections, *ax.images, *ax.texts, *ax.patches]:
+        artist.remove()
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    ax.containers.clear()
+    ax.ignore_existing_data_limits = True  # autoscaled panels fit the new data only
+    ax.set_autoscale_on(True)
+
+
 def _diagnostic(ax, trainer, real, fake):
     """The panel that shows the recipe's Lipschitz constraint at work."""
     recipe, critic = trainer.recipe, trainer.critic
-    if recipe.clip is not None and recipe.gp_lambda == 0:
+    kind = _diagnostic_kind(recipe)
+    if kind == "clip":
         return plot_weight_histogram(critic, clip=recipe.clip, ax=ax)
-    if recipe.spectral_norm and recipe.gp_lambda == 0:
+    if kind == "sigmas":
         from .lipschitz import layer_sigmas
         return plot_sigmas(layer_sigmas(critic), ax=ax, legend=False)
     from .lipschitz import interpolate_gradient_norms
@@ -507,7 +527,8 @@ def plot_trainer(trainer, *, real=None, n=256, lim=None, exact_w1=None, resoluti
         n: generated samples drawn.
         lim: the plane's range for toy data (default: fits the real data).
         exact_w1: passed to :func:`plot_curves`.
-        fig: a Figure from an earlier call, cleared and drawn into (a live view reuses its canvas).
+        fig: a Figure from an earlier call, drawn into again (a live view reuses its canvas, and
+            its Axes when the panels are the same).
     """
     fake = trainer.sample(n)
     real = trainer.real_batch(2000) if real is None else real
@@ -515,9 +536,15 @@ def plot_trainer(trainer, *, real=None, n=256, lim=None, exact_w1=None, resoluti
     size = figsize if toy else (figsize[0] * 1.3, figsize[1] / 2)
     if fig is None or tuple(fig.get_size_inches()) != tuple(size) or fig.dpi != dpi:
         fig = new_figure(size, dpi, layout=None)
-    fig.clear()
-    axes = fig.subplots(2, 2) if toy else fig.subplots(1, 3)
-    axes = list(np.ravel(axes))
+    layout = (toy, _diagnostic_kind(trainer.recipe))
+    if getattr(fig, "_ganedu_layout", None) == layout:  # the same panels: keep the Axes, wipe them
+        axes = list(fig.axes)
+        for ax in axes:
+            _wipe(ax)
+    else:
+        fig.clear()
+        axes = list(np.ravel(fig.subplots(2, 2) if toy else fig.subplots(1, 3)))
+        fig._ganedu_layout = layout
     if toy:
         lo, hi = _limits(lim, _points(real, "real"))
         plot_samples(real, fake, ax=axes[0], lim=(lo, hi), density=True, legend=False,

@@ -257,3 +257,33 @@ def test_plot_curves_draws_a_burst_of_changes_to_one_setting_once():
              "events": [{**e, "step": e["step"] - 490} for e in burst]}
     lines, labels = _event_lines_and_labels(P.plot_curves(short).axes[0])
     assert lines == [10.0 + 2 * i for i in range(20)] and labels == [f"gp_lambda={i + 1}" for i in range(20)]
+
+
+@pytest.mark.parametrize("first, second", [("wgan-gp-toy", "wgan-gp-toy"), ("wgan-toy", "wgan-toy"),
+                                           ("sngan-toy", "sngan-toy"), ("wgan-gp-toy", "wgan-toy"),
+                                           ("wgan-toy", "sngan-toy")])
+def test_plot_trainer_redrawn_into_its_figure_looks_as_drawn_afresh(first, second):
+    """The live view draws into the Figure (and Axes) of its last redraw: the pixels must be those
+    of a new Figure, whatever was on it before (other data, limits, legend, another constraint)."""
+    from ganedu.train import Trainer
+
+    def draw(tr, fig=None):
+        torch.manual_seed(0)  # the diagnostic's ε
+        fig = P.plot_trainer(tr, n=64, fig=fig)
+        fig.canvas.draw()
+        return fig, np.asarray(fig.canvas.buffer_rgba()).copy()
+
+    before = Trainer.from_recipe(first, "8gaussians", device="cpu", width=16, batch_size=32, seed=1)
+    before.train(7, progress=False)
+    before.set(gp_lambda=3.0) if before.recipe.gp_lambda else None  # an event line and its label
+    before.train(2, progress=False)
+    fig, _ = draw(before)
+    after = Trainer.from_recipe(second, "25gaussians", device="cpu", width=16, batch_size=32, seed=2)
+    after.train(3, progress=False)
+    axes = list(fig.axes)
+    fig, reused = draw(after, fig)
+    assert (list(fig.axes) == axes) == (first == second)  # the same panels keep their Axes
+    _, fresh = draw(after)
+    assert reused.shape == fresh.shape
+    differ = np.any(reused != fresh, axis=-1)
+    assert differ.mean() == 0.0, f"{differ.mean():.2%} of the pixels differ from a new Figure"

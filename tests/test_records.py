@@ -4,6 +4,7 @@ import json
 import statistics
 
 import pytest
+import torch
 
 from ganedu.lessons import records
 
@@ -67,7 +68,36 @@ def test_record_script_runs_tiny(tmp_path, capsys):
     _check_record(record, {**records.LAMBDA_GRID, **records.TINY})
     assert record["command"].endswith("--tiny")
     _check_toy_sets(json.loads((tmp_path / "05_toy_sets.json").read_text()), {**records.TOY_SETS, **records.TINY})
+    _check_dashboard_run(json.loads((tmp_path / "05_dashboard_run.json").read_text()),
+                         {**records.DASHBOARD_RUN, **records.TINY_RUN})
     assert "wrote" in capsys.readouterr().out
+
+
+def _check_dashboard_run(record, spec):
+    """A checkpoint at step 0 and every ``every`` steps; its modes and HQ are those of its own samples
+    (recounted here by ganedu.metrics.mode_coverage), its caption the record's label."""
+    from ganedu.data import toy_modes, toy_std
+    from ganedu.metrics import mode_coverage
+
+    assert record["name"] == "05_dashboard_run" and record["spec"] == json.loads(json.dumps(spec))
+    assert [c["step"] for c in record["results"]] == list(range(0, spec["steps"] + 1, spec["every"]))
+    assert record["caption"] == records.label(record)
+    for c in record["results"]:
+        samples = torch.tensor(c["samples"])
+        assert samples.shape == (spec["n_samples"], 2)
+        counted = mode_coverage(samples, toy_modes(spec["data"]), toy_std(spec["data"]))
+        assert (c["modes"], c["modes_total"]) == (counted["modes"], len(toy_modes(spec["data"])))
+        assert c["hq"] == pytest.approx(counted["hq"], abs=1e-4)  # (rounded to 4 decimals)
+
+
+def test_shipped_dashboard_run_is_complete_and_made_with_the_current_spec():
+    """If DASHBOARD_RUN changes, the record must be made again (`make record`): this fails until it is."""
+    path = records.path("05_dashboard_run")
+    assert path.exists(), "run `make record`"
+    assert path.stat().st_size <= 200 * 1024
+    record = records.load("05_dashboard_run")
+    _check_dashboard_run(record, records.DASHBOARD_RUN)
+    assert "--tiny" not in record["command"]
 
 
 TOY_FIELDS = {"data", "seed", "steps", "status", "w1", "w1_floor", "w_estimate", "max_grad_norm", "samples"}

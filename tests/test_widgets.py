@@ -648,3 +648,137 @@ def test_branch_here_makes_a_twin_on_the_same_state_and_noise_that_keeps_its_set
     assert "λ = 0.1" in d.branch_view.words.value
     d.reset()  # a new run ends the comparison
     assert d.branch_view.twin is None
+
+
+def test_drawing_takes_at_most_its_share_of_the_time(dash, monkeypatch):
+    """A slow redraw (0.2 s here) is made less often, so training keeps 1 - DRAW_SHARE of the time."""
+    from ganedu.widgets.clock import DRAW_SHARE
+
+    d = dash(refresh_hz=4)  # asks for a redraw every 0.25 s: far more than the share allows
+    drawn = []
+
+    def slow_show(trainer, steps_per_second):
+        drawn.append(time.perf_counter())
+        time.sleep(0.2)
+
+    monkeypatch.setattr(d.view, "show", slow_show)
+    d.redraw()  # the clock learns what a redraw costs
+    d.buttons["train"].click()
+    t0 = time.perf_counter()
+    tick(d, 40)
+    elapsed, draws = time.perf_counter() - t0, len(drawn) - 1
+    assert draws >= 1 and DRAW_SHARE <= 0.25  # training keeps at least three quarters
+    assert draws * 0.2 <= DRAW_SHARE * elapsed + 0.2, (draws, round(elapsed, 2))
+
+
+@pytest.mark.parametrize("data, top", [("8gaussians", 8), ("25gaussians", 25)])
+def test_the_scoreboard_marks_the_papers_values_beside_the_live_ones(data, top):
+    from ganedu.literature import LITERATURE
+    from ganedu.widgets.scoreboard import scoreboard_html
+
+    page = scoreboard_html(data, {"modes": 5, "n_modes": top, "hq": 0.625})
+    bars = re.findall(r'class="ganedu-bar" data-value="([\d.]+)" style="width:([\d.]+)%', page)
+    assert [(float(v), float(w)) for v, w in bars] == [(5.0, pytest.approx(500 / top)), (0.625, 62.5)]
+    marks = [(float(v), float(x)) for v, x in re.findall(r'class="ganedu-mark" data-value="([\d.]+)"[^>]*left:([\d.]+)%', page)]
+    key = "ring" if top == 8 else "grid"
+    first = lambda cell: float(re.match(r"[\d.]+", cell).group())  # noqa: E731  "7.9±0.1" -> 7.9
+    expected_modes = [first(r[f"{key}_modes"]) for r in LITERATURE]
+    expected_hq = [first(r[f"{key}_hq"]) / 100 for r in LITERATURE]
+    assert len(marks) == 2 * len(LITERATURE)
+    assert [v for v, _ in marks] == pytest.approx(expected_modes + expected_hq)
+    assert [x for _, x in marks] == pytest.approx([100 * m / top for m in expected_modes]
+                                                  + [100 * h for h in expected_hq], abs=0.01)
+
+
+def test_the_dashboard_shows_its_scoreboard_on_the_mixtures_only(dash):
+    d = dash()
+    board = d.view.scoreboard.widget
+    assert board in list(widgets.dashboard.descendants(d.widget))
+    assert board.layout.display == "none"  # step 0: nothing scored yet
+    d.run(3)
+    modes = d.view.scores["modes"]
+    assert board.layout.display != "none" and f"<b>{modes}/8</b>" in board.value
+    assert "PacGAN2 (PacGAN T1) 7.9/8, 95.6%" in html.unescape(board.value)
+    d.controls.data_w.value = "swissroll"  # no published modes: no scoreboard
+    d.run(2)
+    assert board.layout.display == "none"
+
+
+def test_the_findings_panel_lists_the_diagnosis_in_plain_words(dash):
+    from ganedu import diagnose as dg
+
+    d = dash("wgan-toy")
+    panel = d.view.findings
+    assert panel in list(widgets.dashboard.descendants(d.widget))
+    d.run(2)
+    assert "No failure found" in panel.value and "clipping blowup" in panel.value
+    t = d.trainer  # a critic loss growing from 1 to ~100 under clipping: the clipping blow-up
+    t._history["step"] = list(range(1, 201))
+    t._history["d_loss"] = [-(1.0 + 0.5 * i) for i in range(200)]
+    for key in ("g_loss", "w_estimate", "gp", "grad_norm", "time"):
+        t._history[key] = [0.0] * 200
+    d.redraw()
+    (finding,) = dg.diagnose(t)
+    shown = html.unescape(panel.value)
+    assert panel.value.count("ganedu-finding") == 1 and "No failure" not in shown
+    assert f"Clipping blowup</b> (step {finding.step})" in shown
+    assert finding.evidence in shown and finding.advice in shown
+
+
+def _record(steps=(0, 100, 200)):
+    """A small replay record: at each step, samples at the first `step // 100` modes of 8gaussians."""
+    from ganedu.data import toy_modes
+
+    modes = toy_modes("8gaussians")
+    results = [{"step": s, "samples": modes[: max(1, s // 100)].repeat(4, 1).tolist(), "modes": max(1, s // 100),
+                "modes_total": 8, "hq": 1.0, "w1": 0.5 - s / 1000} for s in steps]
+    return {"caption": "recorded on a test machine, 2026-01-01", "results": results,
+            "spec": {"recipe": "wgan-gp-toy", "data": "8gaussians", "seed": 0}}
+
+
+def test_replay_scrubs_through_a_recorded_run(dash):
+    d = dash(replay=_record())
+    r = d.replay
+    assert r.toggle in list(widgets.dashboard.descendants(d.widget)) and r.box.layout.display == "none"
+    r.toggle.value = True
+    assert r.box.layout.display != "none" and bytes(r.image.value).startswith(PNG)
+    assert "modes within 3σ 2/8" in r.words.value  # the slider starts at the last checkpoint
+    first = bytes(r.image.value)
+    r.slider.value = 100
+    assert "modes within 3σ 1/8" in r.words.value and "W₁ 0.400" in r.words.value
+    assert "recorded on a test machine, 2026-01-01" in r.words.value
+    assert bytes(r.image.value) != first
+    assert d.trainer.steps == 0  # the live run is untouched
+    r.toggle.value = False
+    assert r.box.layout.display == "none"
+
+
+def test_replay_is_offered_when_training_is_slower_than_the_run_needs(dash, monkeypatch):
+    from ganedu.widgets.replay import needed_rate
+
+    record = _record((0, 100, 800, 1000))  # 8/8 at step 800: needs 800 / 20 s = 40 steps/s
+    assert needed_rate(record) == 40.0
+    d = dash(replay=record)
+    d.buttons["train"].click()
+    d._train_t0 -= 10  # as if it had trained for 10 s
+    monkeypatch.setattr(d, "steps_per_second", lambda: 12.0)
+    d._offer_replay()
+    assert "runs at 12 steps/s" in d.status.value and "about 40 steps/s" in d.status.value
+    assert d.replay.toggle.button_style == "warning"
+    fast = dash(replay=record)
+    fast.buttons["train"].click()
+    fast._train_t0 -= 10
+    monkeypatch.setattr(fast, "steps_per_second", lambda: 60.0)
+    fast._offer_replay()
+    assert "Replay" not in fast.status.value and fast.replay.toggle.button_style == ""
+
+
+def test_replay_refuses_what_is_not_a_record(dash):
+    with pytest.raises(TypeError, match="replay must be a record dict"):
+        dash(replay=[1, 2])
+    with pytest.raises(ValueError, match=r"replay must be a record .* missing \['caption'\]"):
+        dash(replay={k: v for k, v in _record().items() if k != "caption"})
+    bad = _record()
+    del bad["results"][1]["hq"]
+    with pytest.raises(ValueError, match=r"replay: checkpoints \[1\] lack one of"):
+        dash(replay=bad)

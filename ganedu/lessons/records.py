@@ -182,10 +182,45 @@ def record_toy_sets(spec: dict | None = None, progress: bool = True, device: str
                     "per set", device, time.perf_counter() - t0, spec, results)
 
 
+# The dashboard's replay (notebook 05): the dashboard's recipe as it ships, on its data and seed,
+# its samples at every checkpoint, for machines too slow to train it live in a lecture.
+DASHBOARD_RUN = dict(recipe="wgan-gp-toy", data="8gaussians", seed=0, steps=2000, every=100, n_samples=256)
+TINY_RUN = dict(steps=4, every=2, n_samples=16)
+
+
+def record_dashboard_run(spec: dict | None = None, progress: bool = True, device: str = "cpu") -> dict:
+    """Train the dashboard's run once (``Trainer.from_recipe``, as ``TrainingDashboard`` does) and keep, at
+    step 0 and every ``every`` steps, the samples it shows (``Trainer.sample``) and their modes, HQ and W1
+    (``metrics.score_samples`` against ``Trainer.real_batch``, as the dashboard scores them)."""
+    from ganedu.metrics import score_samples
+    from ganedu.train import Trainer
+
+    spec = dict(DASHBOARD_RUN if spec is None else spec)
+    trainer = Trainer.from_recipe(spec["recipe"], spec["data"], seed=spec["seed"], device=device)
+    real, n = trainer.real_batch(2000), spec["n_samples"]
+    checkpoints, t0 = [], time.perf_counter()
+
+    def keep(tr):
+        fake = torch.round(tr.sample(n), decimals=3)  # as stored: the scores are those of the stored points
+        scores = score_samples(fake, spec["data"], real=real[:n], n_w1=n)
+        checkpoints.append({"step": tr.steps, "modes": scores["modes"], "modes_total": scores["modes_total"],
+                            "hq": round(scores["hq"], 4), "w1": round(scores["w1"], 4),
+                            "samples": [[round(v, 3) for v in p] for p in fake.tolist()]})
+
+    keep(trainer)
+    trainer.train(spec["steps"], callback=keep, every=spec["every"], progress=progress)
+    record = envelope("05_dashboard_run", "notebook 05's dashboard: its recipe as it ships on its data and seed, the "
+                      "samples it shows at every checkpoint (the replay control scrubs through them)", device,
+                      time.perf_counter() - t0, spec, checkpoints)
+    record["caption"] = label(record)
+    return record
+
+
 #: records sized for a GPU (hours on a laptop CPU): `make record` on a CPU skips them unless named
 GPU_SIZED = ("07_ten_trials",)
 RECORDS = {"02_dcgan_factors": (dcgan_factors.record, dcgan_factors.SPEC, dcgan_factors.TINY),
            "05_lambda_grid": (record_lambda_grid, LAMBDA_GRID, TINY), "05_toy_sets": (record_toy_sets, TOY_SETS, TINY),
+           "05_dashboard_run": (record_dashboard_run, DASHBOARD_RUN, TINY_RUN),
            "07_ten_trials": (ten_trials.record, ten_trials.SPEC, ten_trials.TINY),
            "09_regularisers": (regularisers.record, regularisers.SPEC, regularisers.TINY)}
 

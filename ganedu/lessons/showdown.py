@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .. import torch_threads
+from .. import literature, torch_threads
 from ..checks import check_choice, check_int
 from ..data import TOY_DATASETS, load_digits, sample_toy
 from ..metrics import score_samples
@@ -52,22 +52,7 @@ COLUMNS = [
 ]
 METRICS = ("modes", "hq", "w1", "w_critic", "grad_norm", "classes", "fd")
 
-#: Quoted from the papers (not computed here). Modes covered (of 8 / of 25) and % HQ samples.
-#: VEEGAN Table 1 (Srivastava et al. 2017), averages over 5 runs, 2500 samples each; PacGAN Table 1
-#: (Lin et al. 2018, NeurIPS version; github.com/fjxmlzn/PacGAN, results/Table1.png), mean ± s.e. of
-#: 10 trials. Their 2D ring: 8 Gaussians of std 0.01 on the unit circle; 2D grid: 25 of std 0.05 at
-#: (2i, 2j), i, j in -2..2 (PacGAN's released config): our 8gaussians and 25gaussians up to scale.
-LITERATURE = [
-    dict(source="VEEGAN T1", method="GAN", ring_modes="1", ring_hq="99.3%", grid_modes="3.3", grid_hq="0.5%"),
-    dict(source="VEEGAN T1", method="ALI", ring_modes="2.8", ring_hq="0.13%", grid_modes="15.8", grid_hq="1.6%"),
-    dict(source="VEEGAN T1", method="Unrolled GAN", ring_modes="7.6", ring_hq="35.6%", grid_modes="23.6", grid_hq="16%"),
-    dict(source="VEEGAN T1", method="VEEGAN", ring_modes="8", ring_hq="52.9%", grid_modes="24.6", grid_hq="40%"),
-    dict(source="PacGAN T1", method="GAN", ring_modes="6.3±0.5", ring_hq="98.2±0.2%", grid_modes="17.3±0.8", grid_hq="94.8±0.7%"),
-    dict(source="PacGAN T1", method="ALI", ring_modes="6.6±0.3", ring_hq="97.6±0.4%", grid_modes="24.1±0.4", grid_hq="95.7±0.6%"),
-    dict(source="PacGAN T1", method="PacGAN2", ring_modes="7.9±0.1", ring_hq="95.6±2.0%", grid_modes="23.8±0.7", grid_hq="91.3±0.8%"),
-    dict(source="PacGAN T1", method="PacGAN3", ring_modes="7.8±0.1", ring_hq="97.7±0.3%", grid_modes="24.6±0.4", grid_hq="94.2±0.4%"),
-    dict(source="PacGAN T1", method="PacGAN4", ring_modes="7.8±0.1", ring_hq="95.9±1.4%", grid_modes="24.8±0.2", grid_hq="93.6±0.6%"),
-]
+LITERATURE = literature.LITERATURE  # quoted from the papers: ganedu/literature.py
 
 
 def label(recipe: Recipe | str) -> str:
@@ -280,7 +265,7 @@ def literature_table(ours: list, source: str = "ours (measured)") -> str:
     rows = [dict(r, source=r["source"] + " (quoted)") for r in LITERATURE]
     by_recipe: dict = {}
     for r in ours:
-        key = {"8gaussians": "ring", "ring": "ring", "25gaussians": "grid"}.get(r["data"])
+        key = literature.SETS.get(r["data"])
         if key and r.get("modes") is not None:
             entry = by_recipe.setdefault(r["recipe"], dict(source=source, method=r["recipe"]))
             se = "modes_se" in r                      # means over trials: ± the standard error, as PacGAN

@@ -22,7 +22,10 @@ import time
 
 import ipywidgets as W
 
-__all__ = ["Clock", "IPYWIDGETS_7", "PLAYING"]
+__all__ = ["Clock", "DRAW_SHARE", "IPYWIDGETS_7", "PLAYING"]
+
+#: the largest share of the time a redraw may take (scores, figure, PNG); training gets the rest
+DRAW_SHARE = 0.25
 
 IPYWIDGETS_7 = int(W.__version__.split(".")[0]) < 8
 PLAYING = "_playing" if IPYWIDGETS_7 else "playing"  # the Play widget's trait, renamed in 8.0
@@ -104,10 +107,12 @@ class Clock:
         """When to stop training this chunk, and whether to redraw after it.
 
         A redraw is due every 1/refresh_hz s (to within half a tick), but drawing may take at
-        most 40% of the time: on a slow or busy CPU the plots refresh less often, training goes on.
+        most ``DRAW_SHARE`` of the time (no slack there): on a slow or busy CPU the plots refresh
+        less often, and training keeps most of the time.
         """
-        t0, every = time.perf_counter(), max(1.0 / self.refresh_hz, self._draw_s / 0.4)
-        draw = t0 - self._last_draw >= every - min(self.play.interval / 2000, every / 4)
+        t0, every = time.perf_counter(), 1.0 / self.refresh_hz
+        since = t0 - self._last_draw
+        draw = since >= every - min(self.play.interval / 2000, every / 4) and since >= self._draw_s / DRAW_SHARE
         deadline = t0 + self.chunk_s if deadline is None else deadline
         return deadline - (self._draw_s if draw else 0.0), draw
 
@@ -123,8 +128,8 @@ class Clock:
     # ---- what it measured --------------------------------------------------------------------
     def drew(self, t0):
         """A redraw started at ``t0`` just ended (refreshes count from the start of a redraw)."""
-        self._last_draw = t0
-        self._draw_s = 0.7 * self._draw_s + 0.3 * (time.perf_counter() - t0)
+        self._last_draw, took = t0, time.perf_counter() - t0
+        self._draw_s = took if self._draw_s == 0 else 0.7 * self._draw_s + 0.3 * took  # (the first: as measured)
 
     def count(self, steps, *, restart=False):
         """Record that the trainer stands at ``steps`` now (``restart``: forget older counts)."""

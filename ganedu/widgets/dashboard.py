@@ -2,10 +2,10 @@
 
 Sliders take effect at the next step through ``Trainer.set`` (logged in ``history["events"]``,
 dashed lines on the curves). Plots refresh at a fixed rate (``refresh_hz`` <= 4 per second;
-slower only if drawing would take over 40% of the time), as a PNG in an ``ipywidgets.Image``:
+slower only if drawing would take over a quarter of the time, ``clock.DRAW_SHARE``), as a PNG in an ``ipywidgets.Image``:
 no ipympl. Toy networks train on one CPU thread, as the Trainer does (``ganedu.torch_threads``).
 Headless (tests, nbval): ``run(steps)`` trains synchronously and renders once; ``state()``.
-Longer than most modules (about 380 lines) because the dashboard's actions live here side by
+Longer than most modules (about 400 lines) because the dashboard's actions live here side by
 side, a few lines each: train, pause, one update of one network, presets, your own data,
 branch and compare.
 """
@@ -28,6 +28,7 @@ from .branch import Branch
 from .clock import IPYWIDGETS_7, Clock
 from .controls import DATASETS, LABELS, Controls, plain
 from .presets import Presets, check_presets
+from .replay import Replay, needed_rate
 from .view import OWN, View
 
 __all__ = ["TrainingDashboard"]
@@ -47,6 +48,8 @@ class TrainingDashboard:
             toy networks on a CPU; None: leave torch's setting).
         presets: one-click experiments, ``{label: {setting: value}}`` (Recipe fields, ``data``,
             ``seed``): a button each, a new run from the first recipe with those settings.
+        replay: a recorded run to scrub through (``ganedu.lessons.records.load("05_dashboard_run")``):
+            a Replay toggle, offered in words when training here is slower than the run needs.
         **overrides: recipe fields, e.g. ``gp_lambda=1.0``.
 
     Its parts: ``controls`` (widgets <-> ``Trainer.set``), ``clock`` (ticks, chunk deadlines),
@@ -57,7 +60,7 @@ class TrainingDashboard:
 
     def __init__(self, recipe="wgan-gp-toy", data="8gaussians", *, seed=0, device="auto",
                  snapshot_dir="snapshots", refresh_hz=2.0, interval_ms=150, chunk_s=None,
-                 threads="auto", presets=None, **overrides):
+                 threads="auto", presets=None, replay=None, **overrides):
         check_number("refresh_hz", refresh_hz, gt=0, le=4, expected="in (0, 4] refreshes per second")
         if data not in DATASETS:
             raise ValueError(f"data must be one of {DATASETS}, got {data!r}")
@@ -73,6 +76,7 @@ class TrainingDashboard:
         self.clock = Clock(interval_ms, chunk_s, refresh_hz=refresh_hz, on_chunk=self._chunk,
                            on_play=self.train, on_pause=self.pause)
         self.presets = Presets(self._presets, on_pick=lambda _recipe, _run, label: self.preset(label))
+        self.replay, self._train_t0, self._offered = (None if replay is None else Replay(replay)), 0.0, False
         self._build_widgets()
         self._new_trainer()
         self.redraw()
@@ -101,9 +105,12 @@ class TrainingDashboard:
         for w, css in ((self.word_w, "word"), (self.upload_w, "upload"), (self.word_button, "use-word")):
             w.add_class(f"ganedu-{css}")
         own = W.HBox([self.word_w, self.word_button, self.upload_w])
-        self.widget = W.VBox([*self.controls.rows(), W.HBox([self.clock.play, *self.buttons.values()]),
-                              self.presets.row, own, W.HBox([self.step_counter, self.progress]), self.status,
-                              W.HBox([self.image, self.branch_view.box])])
+        replay = [] if self.replay is None else [self.replay.toggle]
+        self.widget = W.VBox([*self.controls.rows(), W.HBox([self.clock.play, *self.buttons.values(), *replay]),
+                              self.presets.row, own, W.HBox([self.step_counter, self.progress]), self.view.scoreboard.widget, self.status,
+                              W.HBox([self.image, W.VBox([self.view.findings, self.branch_view.box])],
+                                     layout=W.Layout(flex_flow="row wrap")),
+                              *([] if self.replay is None else [self.replay.box])])
         self.widget.add_class("ganedu-dashboard")
 
     def _ipython_display_(self):
@@ -141,7 +148,7 @@ class TrainingDashboard:
         for other in list(TrainingDashboard._live):  # one dashboard trains at a time
             if other is not self:
                 other.pause()
-        self.diverged = None
+        self.diverged, self._train_t0, self._offered = None, time.perf_counter(), False
         self.view.say("training…")
         if not self.clock.start():  # ipywidgets 7: its front end starts a Play only from its ▶
             self._chunk()
@@ -273,6 +280,17 @@ class TrainingDashboard:
         deadline, draw = self.clock.plan(deadline)
         if self._train(deadline=deadline) and draw:
             self.redraw()  # the step counter too: it always names the step the picture shows
+            self._offer_replay()
+
+    def _offer_replay(self):
+        """After 5 s of training, once: if it runs slower than the recorded run needs, say so."""
+        if self.replay is None or self._offered or time.perf_counter() - self._train_t0 < 5.0:
+            return
+        self._offered, rate, needed = True, self.steps_per_second(), needed_rate(self.replay.record)
+        if needed is not None and 0 < rate < needed:
+            self.replay.toggle.button_style = "warning"
+            self.view.say(f"training here runs at {rate:.0f} steps/s; this run needs about {needed:.0f} steps/s to "
+                          "cover its modes within 20 s: click Replay a recorded run to scrub through it", "info")
 
     def _train(self, *, steps=0, deadline=None) -> bool:
         """Train ``steps`` steps, or until ``deadline``; False if it diverged (it stops and says why)."""

@@ -13,11 +13,12 @@ import ipywidgets as W
 import torch
 
 from ..data import TOY_DATASETS, toy_modes
-from ..diagnose import headline
+from ..diagnose import FAILURES, diagnose, headline
 from ..metrics import mode_coverage, score_samples
 from ..plot import fig_to_png, plot_trainer
+from .scoreboard import Scoreboard
 
-__all__ = ["View", "score_live", "progress_line", "OWN"]
+__all__ = ["View", "score_live", "progress_line", "findings_html", "OWN"]
 
 #: the data menu's name for your own points (a word's outline, a CSV file): no modes, W₁ works
 OWN = "your points"
@@ -75,6 +76,19 @@ def progress_line(trainer, steps_per_second: float, scores: dict) -> str:
     return " · ".join(line)
 
 
+def findings_html(findings: list) -> str:
+    """:func:`ganedu.diagnose.diagnose`'s findings in plain words, one entry each: what failed and
+    from which step, the evidence, the advice; when there are none, what was looked for."""
+    head = "<b>What the curves say</b>"
+    if not findings:
+        looked = ", ".join(name.replace("_", " ") for name in FAILURES)
+        return (f"{head}<br>No failure found in the history so far.<br>"
+                f"<span style='color:#555'>Looked for: {html.escape(looked)}.</span>")
+    items = "".join(f"<li class='ganedu-finding'><b>{html.escape(f.title)}</b> (step {f.step}): "
+                    f"{html.escape(f.evidence)}.<br><i>{html.escape(f.advice)}</i></li>" for f in findings)
+    return f"{head}<ul style='padding-left:18px;margin:4px 0'>{items}</ul>"
+
+
 class View:
     """The dashboard's output widgets, and the run's exact-W₁ curve they draw."""
 
@@ -86,6 +100,9 @@ class View:
                        (self.status, "status"), (self.image, "plot")):
             w.add_class(f"ganedu-{css}")
         self._fig = None  # the live Figure, cleared and redrawn
+        self.scoreboard, self.scores = Scoreboard(), {}  # modes and HQ beside the papers'
+        self.findings = W.HTML("", layout=W.Layout(width="280px"))  # ganedu.diagnose, beside the curves
+        self.findings.add_class("ganedu-findings")
 
     def new_run(self, trainer, data):
         """Forget the last run: real points to draw and score against, an empty W₁ curve."""
@@ -96,6 +113,7 @@ class View:
         """The figure (``plot_trainer``) and the progress line; scores the samples once."""
         trainer.history  # noqa: B018 -- flushes first: may raise TrainingDiverged before scoring
         scores = score_live(trainer.sample(256), self.real, self.data) if trainer.steps else {}
+        self.scores = scores
         if "w1" in scores:
             self.w1["step"].append(trainer.steps)
             self.w1["w1"].append(scores["w1"])
@@ -111,6 +129,8 @@ class View:
         self.image.value = fig_to_png(fig)
         self.step_counter.value = f"<b>step {trainer.steps}</b>"
         self.progress.value = f" · {line}" if line else ""
+        self.scoreboard.show(self.data, self.scores)
+        self.findings.value = findings_html(diagnose(trainer))
 
     def say(self, text, kind="info"):
         """A status message coloured by kind (info, ok, error), its text escaped."""

@@ -6,6 +6,7 @@ goes into a temporary directory, so a test touches no user state. The server lis
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import os
@@ -183,3 +184,26 @@ def end_processes(procs, timeout=5.0):
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(alive, timeout=timeout)
+
+
+@contextlib.contextmanager
+def chromium_browser(playwright, chromium: str):
+    """Debian's Chromium, headless, launched through Playwright; on the way out the browser is
+    closed and the Chromium processes it started are ended (helpers may outlive ``close()``)."""
+    browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+    chromes = chromium_descendants()
+    try:
+        yield browser
+    finally:
+        browser.close()
+        end_processes(chromes)
+
+
+def write_metrics(out: Path, metrics: dict, t_start: float):
+    """``metrics`` with the test's duration and the machine's load (what the rates were measured
+    under), into ``out/metrics.json`` and on stdout."""
+    metrics["duration_s"] = round(time.time() - t_start, 1)
+    metrics["load_average_1_5_15_min"] = [round(x, 2) for x in os.getloadavg()]
+    metrics["cpus"] = os.cpu_count()
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False))
+    print(json.dumps(metrics, ensure_ascii=False))
