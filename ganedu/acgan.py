@@ -28,11 +28,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from .checks import check_choice, check_number, check_tensor
-from .conditional import CRITICS, _check_sizes, _flatten_x, check_labels
+from .conditional import CRITICS, _features_and_score, _flatten_x, _spectral_features_and_score, check_labels
 from .conditional_train import ConditionalTrainer
-from .lipschitz import (clip_weights_, gradient_penalty, interpolate_gradient_norms, penalty_from_norms,
-                        spectral_norm)
-from .models import _mlp_layers, _spectral_wrap_
+from .lipschitz import clip_weights_, gradient_penalty, interpolate_gradient_norms, penalty_from_norms
 from .updates import DIAGNOSE_SAMPLES, _loss_pair, frozen
 
 __all__ = ["ACCritic", "class_cross_entropy", "acgan_critic_loss", "acgan_generator_loss", "ACGANTrainer",
@@ -56,16 +54,10 @@ class ACCritic(nn.Module):
 
     def __init__(self, n_classes=10, in_dim=2, width=512, depth=3, activation="relu", norm="none"):
         super().__init__()
-        _check_sizes(n_classes=n_classes, in_dim=in_dim, width=width, depth=depth)
-        check_choice("norm", norm, ("none", "layer", "spectral"))
-        self.n_classes, self.in_dim, self.norm = n_classes, in_dim, norm
-        layer_norm = "layer" if norm == "layer" else "none"
-        self.phi = nn.Sequential(*_mlp_layers(in_dim, 1, width, depth, activation, layer_norm)[:-1])
-        self.psi = nn.Linear(width, 1)                                      # the score head
+        _features_and_score(self, n_classes, in_dim, width, depth, activation, norm)  # φ and the score head ψ
         self.classifier = nn.Linear(width, n_classes)                       # the auxiliary head
         if norm == "spectral":
-            _spectral_wrap_(self.phi, (nn.Linear,))
-            spectral_norm(self.psi)
+            _spectral_features_and_score(self)
 
     def heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(scores (B,), logits (B, K))`` from one pass through the shared features."""

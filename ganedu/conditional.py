@@ -199,6 +199,23 @@ class ConcatCritic(nn.Module):
         return self.net(h).squeeze(-1)                                      # (B,)
 
 
+def _features_and_score(critic: nn.Module, n_classes, in_dim, width, depth, activation, norm):
+    """Give ``critic`` the features φ (``depth`` hidden layers, ``(B, in_dim) -> (B, width)``) and the score
+    head ψ (``width -> 1``) of a projection or auxiliary-classifier critic, after checking the sizes and ``norm``."""
+    _check_sizes(n_classes=n_classes, in_dim=in_dim, width=width, depth=depth)
+    check_choice("norm", norm, ("none", "layer", "spectral"))
+    critic.n_classes, critic.in_dim, critic.norm = n_classes, in_dim, norm
+    layer_norm = "layer" if norm == "layer" else "none"
+    critic.phi = nn.Sequential(*_mlp_layers(in_dim, 1, width, depth, activation, layer_norm)[:-1])
+    critic.psi = nn.Linear(width, 1)
+
+
+def _spectral_features_and_score(critic: nn.Module):
+    """Spectral normalisation on every Linear of φ and on ψ (the score's path)."""
+    _spectral_wrap_(critic.phi, (nn.Linear,))
+    spectral_norm(critic.psi)
+
+
 class ProjectionCritic(nn.Module):
     r""":math:`D(x, y) = \psi(\phi(x)) + V_y^\top \phi(x)`, the projection discriminator (Miyato & Koyama 2018, §3).
 
@@ -215,17 +232,11 @@ class ProjectionCritic(nn.Module):
 
     def __init__(self, n_classes=8, in_dim=2, width=512, depth=3, activation="relu", norm="none"):
         super().__init__()
-        _check_sizes(n_classes=n_classes, in_dim=in_dim, width=width, depth=depth)
-        check_choice("norm", norm, ("none", "layer", "spectral"))
-        self.n_classes, self.in_dim, self.norm = n_classes, in_dim, norm
-        layer_norm = "layer" if norm == "layer" else "none"
-        self.phi = nn.Sequential(*_mlp_layers(in_dim, 1, width, depth, activation, layer_norm)[:-1])
-        self.psi = nn.Linear(width, 1)
+        _features_and_score(self, n_classes, in_dim, width, depth, activation, norm)
         self.embed = nn.Embedding(n_classes, width)
         nn.init.normal_(self.embed.weight, std=1.0 / math.sqrt(width))
         if norm == "spectral":
-            _spectral_wrap_(self.phi, (nn.Linear,))
-            spectral_norm(self.psi)
+            _spectral_features_and_score(self)
             parametrize.register_parametrization(self.embed, "weight", SpectralNormParam(self.embed.weight))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
