@@ -29,7 +29,7 @@ from .checks import check_choice, check_int, check_tensor, check_type
 from .lipschitz import SpectralNormParam, gradient_penalty, spectral_norm
 from .models import ACTIVATIONS, _check_input, _mlp_layers, _spectral_wrap_
 
-__all__ = ["check_labels", "one_hot", "Conditioned", "conditional_gradient_penalty", "ConditionalGenerator",
+__all__ = ["check_labels", "one_hot", "Conditioned", "OneClass", "conditional_gradient_penalty", "ConditionalGenerator",
            "ConcatCritic", "ProjectionCritic", "CRITICS"]
 
 
@@ -82,6 +82,23 @@ class Conditioned(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x, self.y)
+
+
+class OneClass(nn.Module):
+    r"""A conditional network asked for one class: ``OneClass(net, k)(x) = net(x, [k, ..., k])``.
+
+    Like :class:`Conditioned`, with the label ``k`` repeated for whatever batch comes in: the critic's
+    surface :math:`D(x, k)` over a grid of the plane (the dashboard's class picker).
+    """
+
+    def __init__(self, net: nn.Module, k: int):
+        super().__init__()
+        check_type("net", net, nn.Module, "a torch.nn.Module taking (x, y)")
+        n_classes = getattr(net, "n_classes", None)
+        self.net, self.k = net, check_int("k", k, min=0, max=n_classes - 1 if isinstance(n_classes, int) else None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x, torch.full((x.shape[0],), self.k, dtype=torch.long, device=x.device))
 
 
 def conditional_gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, y: torch.Tensor,

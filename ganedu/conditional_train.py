@@ -20,7 +20,7 @@ import torch
 
 from . import seed_everything
 from .checks import check_choice, check_int, check_tensor, check_type
-from .conditional import CRITICS, Conditioned, ConditionalGenerator, check_labels
+from .conditional import CRITICS, Conditioned, ConditionalGenerator, OneClass, check_labels
 from .data import TOY_MIXTURES, load_digits, sample_toy, toy_modes, toy_std
 from .metrics import digits_classifier, mode_coverage
 from .recipes import RECIPES, Recipe, get_recipe
@@ -28,7 +28,7 @@ from .train import Trainer
 from .updates import critic_update, generator_update
 
 __all__ = ["CONDITIONAL_RECIPES", "RECIPE_CRITIC", "get_conditional_recipe", "toy_labels", "labelled_batch_fn", "ConditionalTrainer", "class_labels", "toy_class_accuracy",
-           "digits_class_accuracy", "evaluate_toy"]
+           "digits_class_accuracy", "evaluate_toy", "real_of_classes", "class_picture"]
 
 
 _CWGAN_GP = ("Mirza & Osindero 2014 (labels at the input) with the WGAN-GP loss and penalty of "
@@ -260,3 +260,43 @@ def evaluate_toy(trainer: ConditionalTrainer, name: str, per_class: int = 250, s
     coverage = mode_coverage(samples, toy_modes(name), toy_std(name))
     accuracy = toy_class_accuracy(samples, y, name)
     return dict(per_class=accuracy, min_class=min(accuracy), modes=coverage["modes"], hq=coverage["hq"])
+
+
+def real_of_classes(data, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Real samples of the classes ``y`` ``(n,)``, on the CPU: for a toy mixture, mode :math:`c_{y_i}` plus
+    its Gaussian noise (``ganedu.data.sample_toy``'s definition, the mode chosen); for ``(images, labels)``,
+    a random image labelled :math:`y_i`."""
+    check_type("generator", generator, torch.Generator, "a torch.Generator")
+    if isinstance(data, str):
+        check_choice("data", data, TOY_MIXTURES)
+        modes = toy_modes(data)
+        y = check_labels("y", y.cpu(), len(modes))
+        return modes[y] + toy_std(data) * torch.randn(len(y), 2, generator=generator)     # (n, 2)
+    images, labels = data
+    y = check_labels("y", y.cpu(), int(labels.max()) + 1)
+    index = torch.empty(len(y), dtype=torch.long)
+    for k in y.unique():
+        pool = (labels.cpu() == k).nonzero().squeeze(1)                          # the images of class k
+        chosen = y == k
+        index[chosen] = pool[torch.randint(len(pool), (int(chosen.sum()),), generator=generator)]
+    return images.cpu()[index]
+
+
+@torch.no_grad()
+def class_picture(trainer: ConditionalTrainer, n: int, label: int | None = None) -> dict:
+    r"""What a picture of a conditional run shows (the dashboard's class picker), on the CPU.
+
+    ``y`` ``(n,)``: the classes asked for, every class in turn (``label=None``) or all ``label``;
+    ``fake`` :math:`= G(z, y)` (``trainer.sample``'s fixed codes); ``real``: real samples of the same
+    classes, a stream apart from training's; ``critic`` :math:`= D(\cdot, y)` for these pairs (the
+    gradient-norm diagnostic) and ``surface``: :math:`D(\cdot, k)` on any batch (None for every class).
+    """
+    check_int("n", n, min=1)
+    if label is None:
+        y = torch.arange(n) % trainer.n_classes
+    else:
+        y = torch.full((n,), check_int("label", label, min=0, max=trainer.n_classes - 1), dtype=torch.long)
+    real = real_of_classes(trainer.data, y, torch.Generator().manual_seed(trainer.seed + 2))
+    return dict(y=y, fake=trainer.sample(n, y=y), real=real,
+                critic=Conditioned(trainer.critic, y.to(trainer.device)),
+                surface=None if label is None else OneClass(trainer.critic, label))

@@ -32,7 +32,7 @@ from .models import evaluating
 __all__ = [
     "REAL_COLOR", "FAKE_COLOR", "LOSS_COLORS", "plot_samples", "plot_critic_surface",
     "critic_surface_data", "plot_curves", "plot_weight_histogram", "plot_grad_norms",
-    "plot_image_grid", "plot_sigmas", "plot_trainer", "fig_to_png", "new_figure",
+    "plot_image_grid", "plot_sigmas", "plot_class_accuracy", "plot_trainer", "fig_to_png", "new_figure",
 ]
 
 REAL_COLOR = "#0072B2"  # Okabe-Ito blue: real data
@@ -109,8 +109,8 @@ def _finite_floats(values: Sequence[Any]) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- samples
-def plot_samples(real, fake, *, title=None, ax=None, lim=None, density=False, legend=True):
-    """Real data (blue) and generated samples (vermillion) in the plane.
+def plot_samples(real, fake, *, title=None, ax=None, lim=None, density=False, legend=True, classes=None):
+    """Real data (blue) and generated samples (vermillion, or one colour per class) in the plane.
 
     Args:
         real: Tensor or array ``(n, 2)`` of data points, or None.
@@ -120,8 +120,13 @@ def plot_samples(real, fake, *, title=None, ax=None, lim=None, density=False, le
         lim: axis range: positive L for [-L, L]², a ``(lo, hi)`` pair, or None to fit the points.
         density: draw the real data as a shaded 2D histogram (its density) instead of points.
         legend: add a legend (say the colours in the title instead, to draw faster).
+        classes: the class each fake was asked for (a conditional generator), ``(m,)``: one colour
+            per class instead of vermillion.
     """
     real, fake = _points(real, "real"), _points(fake, "fake")
+    if classes is not None and (fake is None or len(_numpy(classes, "classes")) != len(fake)):
+        raise ValueError(f"classes must hold one class per fake sample, got {None if fake is None else len(fake)} "
+                         f"samples and {len(_numpy(classes, 'classes'))} classes")
     if real is None and fake is None:
         raise ValueError("plot_samples needs real or fake points, got None for both")
     fig, ax = _axes(ax)
@@ -135,7 +140,11 @@ def plot_samples(real, fake, *, title=None, ax=None, lim=None, density=False, le
         else:
             ax.scatter(real[:, 0], real[:, 1], s=4, c=REAL_COLOR, alpha=0.35, label="real",
                        linewidths=0)
-    if fake is not None:
+    if fake is not None and classes is not None:
+        k = _numpy(classes, "classes")
+        ax.scatter(fake[:, 0], fake[:, 1], s=6, c=k, cmap="tab10" if k.max() < 10 else "hsv", alpha=0.8,
+                   vmin=0, vmax=max(k.max(), 9 if k.max() < 10 else k.max() + 1), label="generated", linewidths=0)
+    elif fake is not None:
         ax.scatter(fake[:, 0], fake[:, 1], s=6, c=FAKE_COLOR, alpha=0.8, label="generated",
                    linewidths=0)
     ax.set_xlim(lo, hi)
@@ -146,6 +155,24 @@ def plot_samples(real, fake, *, title=None, ax=None, lim=None, density=False, le
     ax.set_title(title or "Generated samples over the real data")
     if legend:
         ax.legend(loc="upper right", fontsize=7, markerscale=2, framealpha=0.7)
+    return fig
+
+
+def plot_class_accuracy(accuracy, *, target=None, title=None, ax=None):
+    """Per-class accuracy of a conditional generator as bars: bar k is the fraction of :math:`G(z, k)`
+    judged to be class k (within 3σ of mode k on the toy mixtures); ``target`` draws a dashed line."""
+    acc = _numpy(accuracy, "accuracy")
+    if acc.ndim != 1 or not len(acc):
+        raise ValueError(f"accuracy must be a non-empty list of per-class fractions, got shape {acc.shape}")
+    fig, ax = _axes(ax)
+    ax.bar(np.arange(len(acc)), np.nan_to_num(acc), color=FAKE_COLOR, alpha=0.8)
+    ax.set_xticks(np.arange(len(acc)))
+    if target is not None:
+        ax.axhline(float(target), color="k", ls="--", lw=1)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("class asked for")
+    ax.set_ylabel("fraction of its samples on its mode")
+    ax.set_title(title or f"per-class accuracy (worst {np.nanmin(acc):.0%})")
     return fig
 
 
@@ -495,9 +522,12 @@ def _wipe(ax):
     ax.set_autoscale_on(True)
 
 
-def _diagnostic(ax, trainer, real, fake):
-    """The panel that shows the recipe's Lipschitz constraint at work."""
-    recipe, critic = trainer.recipe, trainer.critic
+def _diagnostic(ax, trainer, real, fake, critic=None):
+    """The panel that shows the recipe's Lipschitz constraint at work (``critic``: what the gradient
+    norms are taken of, default the trainer's; a conditional run's is D(., y) for the fakes' y)."""
+    recipe = trainer.recipe
+    if critic is None or _diagnostic_kind(recipe) != "grad_norms":
+        critic = trainer.critic
     kind = _diagnostic_kind(recipe)
     if kind == "clip":
         return plot_weight_histogram(critic, clip=recipe.clip, ax=ax)
@@ -512,7 +542,7 @@ def _diagnostic(ax, trainer, real, fake):
 
 
 def plot_trainer(trainer, *, real=None, n=256, lim=None, exact_w1=None, resolution=50,
-                 figsize=(10.0, 7.5), dpi=72, title=None, fig=None):
+                 figsize=(10.0, 7.5), dpi=72, title=None, fig=None, label=None):
     """Everything the dashboard shows, as one Figure: a trainer at a glance.
 
     Toy 2D data (2 x 2): generated samples over the data density; the critic's surface with
@@ -520,6 +550,9 @@ def plot_trainer(trainer, *, real=None, n=256, lim=None, exact_w1=None, resoluti
     the constraint's diagnostic (gradient norms at :math:`\\hat x` for GP and unconstrained
     critics, the weight histogram for clipping, per-layer σ for spectral norm).
     Images (1 x 3): a grid of samples, the curves, the diagnostic.
+    A conditional run (``ganedu.conditional_train.ConditionalTrainer``): ``label=None`` draws
+    :math:`G(z, y)` for every class in turn, coloured by class, and the per-class accuracy
+    instead of the surface; ``label=k`` draws :math:`G(z, k)` and the surface :math:`D(x, k)`.
 
     Args:
         trainer: a :class:`ganedu.train.Trainer` (its networks are only evaluated, never updated).
@@ -529,14 +562,16 @@ def plot_trainer(trainer, *, real=None, n=256, lim=None, exact_w1=None, resoluti
         exact_w1: passed to :func:`plot_curves`.
         fig: a Figure from an earlier call, drawn into again (a live view reuses its canvas, and
             its Axes when the panels are the same).
+        label: a conditional run's class to show (None: every class).
     """
-    fake = trainer.sample(n)
+    part = _conditional_part(trainer, n, label) if hasattr(trainer, "n_classes") else None
+    fake = trainer.sample(n) if part is None else part["fake"]
     real = trainer.real_batch(2000) if real is None else real
     toy = fake.dim() == 2 and fake.shape[1] == 2
     size = figsize if toy else (figsize[0] * 1.3, figsize[1] / 2)
     if fig is None or tuple(fig.get_size_inches()) != tuple(size) or fig.dpi != dpi:
         fig = new_figure(size, dpi, layout=None)
-    layout = (toy, _diagnostic_kind(trainer.recipe))
+    layout = (toy, _diagnostic_kind(trainer.recipe), part is not None and part["accuracy"] is not None)
     if getattr(fig, "_ganedu_layout", None) == layout:  # the same panels: keep the Axes, wipe them
         axes = list(fig.axes)
         for ax in axes:
@@ -546,22 +581,53 @@ def plot_trainer(trainer, *, real=None, n=256, lim=None, exact_w1=None, resoluti
         axes = list(np.ravel(fig.subplots(2, 2) if toy else fig.subplots(1, 3)))
         fig._ganedu_layout = layout
     if toy:
-        lo, hi = _limits(lim, _points(real, "real"))
-        plot_samples(real, fake, ax=axes[0], lim=(lo, hi), density=True, legend=False,
-                     title=f"{n} generated (orange) over the data (blue)")
-        plot_critic_surface(trainer.critic, real[:n], fake, ax=axes[1], lim=(lo, hi),
-                            resolution=resolution, arrows=13, colorbar=False, legend=False,
-                            prob=trainer.recipe.loss in ("minimax", "nonsaturating"))
-        axes[1].set_title("Critic and ∇ₓD (arrows: where fakes move)")
+        _toy_panels(axes, trainer, real, fake, part, lim, resolution)
+    elif part is not None:  # four rows of the classes in turn (column k asks for class k), or of class k
+        plot_image_grid(fake[:4 * trainer.n_classes], nrow=trainer.n_classes, ax=axes[0],
+                        title="G(z, y): column k asks for class k" if label is None else f"G(z, {label}): class {label}")
     else:
         plot_image_grid(fake[:32], nrow=8, ax=axes[0], title="generated images")
     plot_curves(trainer.history, exact_w1=exact_w1, ax=axes[-2])
     axes[-2].set_title("Losses, W estimate; dashed = setting changed", fontsize=10)
-    _diagnostic(axes[-1], trainer, real[:n], fake[: len(real[:n])])
+    pairs = real[:n] if part is None else part["real"]
+    _diagnostic(axes[-1], trainer, pairs, fake[: len(pairs)], None if part is None else part["critic"])
     for ax in axes:  # few ticks, few legends: text is most of the drawing time
         ax.title.set_fontsize(10)
         ax.locator_params(nbins=4)
     fig.suptitle(title or f"{trainer.recipe.name}: step {trainer.steps}", fontsize=11)
-    fig.subplots_adjust(left=0.07, right=0.96, bottom=0.08 if toy else 0.15, top=0.9,
+    fig.subplots_adjust(left=0.07, right=0.96, bottom=0.08 if toy else 0.15, top=0.9 if toy else 0.84,
                         wspace=0.35, hspace=0.35)
     return fig
+
+
+def _conditional_part(trainer, n, label):
+    """A conditional run's picture (``class_picture``), its title, and for every class of a toy
+    mixture the per-class accuracy (the panel that replaces the critic's surface)."""
+    from .conditional_train import class_picture, toy_class_accuracy  # (it imports the trainer)
+    part = class_picture(trainer, n, label)
+    part["title"] = (f"G(z, y): {n} samples, every class in turn (colour = class)" if label is None
+                     else f"G(z, {label}): {n} samples asked for class {label}")
+    mixture = isinstance(trainer.data, str) and label is None
+    part["accuracy"] = toy_class_accuracy(part["fake"], part["y"], trainer.data) if mixture else None
+    return part
+
+
+def _toy_panels(axes, trainer, real, fake, part, lim, resolution):
+    """The two toy panels: samples over the data; the critic's surface (or a conditional run's
+    per-class accuracy, for every class)."""
+    lo, hi = _limits(lim, _points(real, "real"))
+    n = len(fake)
+    every_class = part is not None and part["surface"] is None
+    plot_samples(real, fake, ax=axes[0], lim=(lo, hi), density=True, legend=False,
+                 classes=part["y"] if every_class else None,
+                 title=f"{n} generated (orange) over the data (blue)" if part is None else part["title"])
+    if every_class:  # (a conditional toy run is on a mixture: its accuracy is known)
+        plot_class_accuracy(part["accuracy"], target=0.95, ax=axes[1],
+                            title=f"within 3σ of the mode asked for (worst {min(part['accuracy']):.0%})")
+        return
+    critic = trainer.critic if part is None else part["surface"]
+    plot_critic_surface(critic, real[:n] if part is None else part["real"], fake, ax=axes[1], lim=(lo, hi),
+                        resolution=resolution, arrows=13, colorbar=False, legend=False,
+                        prob=trainer.recipe.loss in ("minimax", "nonsaturating"))
+    axes[1].set_title("Critic and ∇ₓD (arrows: where fakes move)" if part is None
+                      else f"Critic D(x, {part['surface'].k}) and its ∇ₓ")

@@ -224,3 +224,39 @@ def test_generate_with_a_one_hot_code_is_forward_and_mixes_interpolate():
     assert (gen.generate(z, mix) - gen(z, y)).abs().max() > 1e-3
     with pytest.raises(ValueError, match="code must have shape"):
         gen.generate(z, torch.zeros(6, 5))
+
+
+def test_one_class_is_the_critic_with_its_label_repeated_for_any_batch():
+    from ganedu.conditional import OneClass
+
+    torch.manual_seed(0)
+    critic = ProjectionCritic(n_classes=4, in_dim=2, width=16, depth=2)
+    for batch in (1, 7, 50):
+        x = torch.randn(batch, 2)
+        by_hand = torch.stack([critic(x[i:i + 1], torch.tensor([2]))[0] for i in range(batch)])  # per sample
+        torch.testing.assert_close(OneClass(critic, 2)(x), by_hand)
+    wrapped, own = list(OneClass(critic, 0).parameters()), list(critic.parameters())
+    assert len(wrapped) == len(own) and all(p is q for p, q in zip(wrapped, own))
+    with pytest.raises(ValueError, match="k must be an integer >= 0 and <= 3, got 4"):
+        OneClass(critic, 4)
+    with pytest.raises(TypeError, match="k must be"):
+        OneClass(critic, 1.0)
+
+
+def test_real_of_classes_draws_each_requested_class():
+    from ganedu.conditional_train import real_of_classes, toy_labels
+    from ganedu.data import toy_std
+
+    y = torch.arange(8000) % 8
+    x = real_of_classes("8gaussians", y, torch.Generator().manual_seed(0))
+    assert torch.equal(toy_labels("8gaussians", x), y)                     # each point on the mode asked for
+    spread = (x - real_of_classes("8gaussians", y, torch.Generator().manual_seed(1))).std() / 2 ** 0.5
+    assert abs(float(spread) / toy_std("8gaussians") - 1) < 0.05          # with the mixture's own std
+    images, labels = torch.randn(30, 1, 4, 4), torch.arange(30) % 3
+    wanted = torch.tensor([2, 0, 2, 1])
+    drawn = real_of_classes((images, labels), wanted, torch.Generator().manual_seed(0))
+    for picture, k in zip(drawn, wanted):
+        (index,) = [i for i in range(30) if torch.equal(images[i], picture)]
+        assert labels[index] == k
+    with pytest.raises(ValueError, match="y must hold class indices in 0..7"):
+        real_of_classes("8gaussians", torch.tensor([8]), torch.Generator())

@@ -782,3 +782,112 @@ def test_replay_refuses_what_is_not_a_record(dash):
     del bad["results"][1]["hq"]
     with pytest.raises(ValueError, match=r"replay: checkpoints \[1\] lack one of"):
         dash(replay=bad)
+
+
+# ---- conditional recipes and the class picker ----------------------------------------------------
+class _OnOrOff(torch.nn.Module):
+    """A stand-in G(z, y) whose class-k samples sit on mode k when z₀ > 0 and 1 away otherwise."""
+
+    def __init__(self, modes):
+        super().__init__()
+        self.modes, self.z_dim, self.n_classes = modes, 2, len(modes)
+        self.weight = torch.nn.Parameter(torch.zeros(1))  # (a device to be found on)
+
+    def forward(self, z, y):
+        return self.modes[y] + (z[:, :1] <= 0).float() * torch.tensor([1.0, 0.0])
+
+
+def _codes(d, n=256):
+    """The fixed codes the dashboard draws its samples from (Trainer.sample: seed + 1)."""
+    return torch.randn(n, d.trainer.generator.z_dim, generator=torch.Generator().manual_seed(d.trainer.seed + 1))
+
+
+def test_a_conditional_recipe_trains_g_and_d_of_y_and_offers_a_class_picker(dash):
+    from ganedu.conditional_train import ConditionalTrainer
+
+    d = dash("cwgan-gp-toy")
+    assert isinstance(d.trainer, ConditionalTrainer) and d.trainer.n_classes == 8
+    assert d.class_w.layout.display != "none" and [v for _, v in d.class_w.options] == [-1, *range(8)]
+    d.run(3)
+    assert d.trainer.steps == 3 and picture(d)[:8] == PNG
+    assert "each class on its own mode: worst class" in d.progress.value
+    d.controls.data_w.value = "25gaussians"  # a new run: 25 classes to pick from
+    assert d.trainer.n_classes == 25 and len(d.class_w.options) == 26
+    d.controls.recipe_w.value = "wgan-gp-toy"  # unconditional: no picker, and it says why in code
+    assert not hasattr(d.trainer, "n_classes") and d.class_w.layout.display == "none"
+    with pytest.raises(ValueError, match="label: the class picker is for conditional recipes"):
+        d.show_class(2)
+
+
+def test_the_class_picker_draws_g_of_z_k_and_the_critic_of_k(dash):
+    d = dash("cwgan-gp-toy")
+    d.run(2)
+    before = picture(d)
+    d.class_w.value = 3
+    assert d.view.label == 3 and picture(d) != before
+    samples, surface = d.view._fig.axes[:2]
+    with torch.no_grad():  # G(z, 3) for the dashboard's codes, by hand
+        expected = d.trainer.generator(_codes(d), torch.full((256,), 3))
+    torch.testing.assert_close(torch.as_tensor(samples.collections[-1].get_offsets(), dtype=torch.float32), expected)
+    assert "G(z, 3)" in samples.get_title() and "D(x, 3)" in surface.get_title()
+    with pytest.raises(ValueError, match="label must be an integer >= 0 and <= 7, got 8"):
+        d.show_class(8)
+    d.show_class(None)
+    assert d.class_w.value == -1 and d.view.label is None and "every class" in d.view._fig.axes[0].get_title()
+
+
+def test_every_class_shows_each_class_s_accuracy_counted_sample_by_sample(dash):
+    from ganedu.data import toy_modes, toy_std
+
+    d = dash("cwgan-gp-toy")
+    modes = toy_modes("8gaussians")
+    d.trainer.generator = _OnOrOff(modes)
+    d.run(0)
+    z, y = _codes(d), torch.arange(256) % 8
+    expected = []
+    for k in range(8):  # per sample: asked for k, and within 3σ of mode k?
+        asked = [i for i in range(256) if int(y[i]) == k]
+        expected.append(sum(float(z[i, 0]) > 0 for i in asked) / len(asked))
+    assert 0 < min(expected) < max(expected) < 1  # the stand-in makes fractions, not all or nothing
+    bars = [p.get_height() for p in d.view._fig.axes[1].patches]
+    assert bars == pytest.approx(expected)
+    worst = min(range(8), key=expected.__getitem__)
+    d.trainer.steps = 1  # (scores are shown once a run has steps)
+    d.redraw()
+    assert f"worst class {worst} at {expected[worst]:.0%}" in d.progress.value
+    assert 3 * toy_std("8gaussians") < 1.0  # (the stand-in's misses are outside 3σ)
+
+
+def test_a_conditional_run_refuses_data_without_classes_and_keeps_its_menus(dash):
+    d = dash("cwgan-gp-toy")
+    run = d.trainer
+    d.controls.data_w.value = "swissroll"
+    assert d.trainer is run and d.controls.data_w.value == "8gaussians"
+    assert "refused" in status_text(d) and "needs data with classes" in status_text(d)
+    d.use_word("GAN")  # your own points have no classes either
+    assert d.trainer is run and "needs data with classes" in status_text(d)
+    with pytest.raises(ValueError, match="needs data with classes"):
+        TrainingDashboard("cwgan-gp-toy", data="swissroll", **SMALL)
+
+
+def test_a_conditional_run_branches_into_a_conditional_twin_and_refuses_a_checkpoint(dash, tmp_path):
+    from ganedu.conditional_train import ConditionalTrainer
+
+    d = dash("cwgan-gp-toy")
+    d.run(4)
+    d.branch()
+    twin = d.branch_view.twin
+    assert isinstance(twin, ConditionalTrainer) and _same(_params(twin.generator), _params(d.trainer.generator))
+    d.run(2)  # the same noise and labels: the twin stays equal, step for step
+    assert twin.steps == 6 and _same(_params(twin.generator), _params(d.trainer.generator))
+    assert d.save_snapshot(str(tmp_path)) is None and "snapshot not saved" in status_text(d)
+
+
+def test_the_critic_of_a_conditional_recipe_can_be_chosen(dash):
+    from ganedu.acgan import ACGANTrainer
+
+    d = dash("cwgan-gp-toy", critic="auxiliary")
+    d.run(2)
+    assert isinstance(d.trainer, ACGANTrainer) and d.trainer.steps == 2
+    with pytest.raises(ValueError, match="critic must be one of"):
+        TrainingDashboard("cwgan-gp-toy", critic="nope", **SMALL)

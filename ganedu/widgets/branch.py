@@ -31,9 +31,10 @@ class Branch:
         self.words.add_class("ganedu-branch-words")
         self.box = W.VBox([self.words, self.image], layout=W.Layout(display="none"))
 
-    def start(self, trainer: Trainer, data, real, data_name: str):
-        """Copy ``trainer`` (all of its state, deep) into the twin, which keeps its settings."""
-        twin = Trainer.from_recipe(trainer.recipe, data, seed=trainer.seed, device=trainer.device)
+    def start(self, trainer: Trainer, build, real, data_name: str):
+        """Copy ``trainer`` (all of its state, deep) into the twin, which keeps its settings;
+        ``build(recipe, seed)`` makes a new trainer of the same kind on the same data."""
+        twin = build(trainer.recipe, trainer.seed)
         twin.load_state_dict(copy.deepcopy(trainer.state_dict()))
         self.twin, self.real, self.data_name, self.since = twin, real, data_name, trainer.steps
         self.box.layout.display = None

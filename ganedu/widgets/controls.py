@@ -15,6 +15,7 @@ import dataclasses
 import ipywidgets as W
 import numpy as np
 
+from ..conditional_train import CONDITIONAL_RECIPES
 from ..data import TOY_DATASETS
 from ..recipes import RECIPES, TUNABLE, Recipe
 
@@ -60,8 +61,9 @@ class Controls:
         self._last_on = {name: _FIRST_ON[name] if getattr(recipe, name) == OFF[name] else getattr(recipe, name)
                          for name in OFF}
         box = lambda width: W.Layout(width=width)  # noqa: E731
-        self.recipe_w = _css(W.Dropdown(options=list(RECIPES), value=recipe.name if recipe.name in RECIPES
-                                        else None, description="recipe", layout=box("210px")), "recipe")
+        names = [*RECIPES, *CONDITIONAL_RECIPES]  # the conditional ones train G(z, y) and D(x, y)
+        self.recipe_w = _css(W.Dropdown(options=names, value=recipe.name if recipe.name in names else None,
+                                        description="recipe", layout=box("210px")), "recipe")
         self.data_w = _css(W.Dropdown(options=DATASETS, value=data, description="data", layout=box("200px")), "data")
         self.seed_w = _css(W.IntText(value=seed, description="seed", layout=box("140px")), "seed")
         self.batch_w = _css(W.Dropdown(options=sorted({32, 64, 128, 256, 512, 1024, recipe.batch_size}),

@@ -20,10 +20,14 @@ import ipywidgets as W
 import torch
 
 from .. import torch_threads
+from ..acgan import conditional_trainer
 from ..checks import check_choice, check_int, check_number, check_tensor
+from ..conditional_train import CONDITIONAL_RECIPES, RECIPE_CRITIC, get_conditional_recipe
+from ..data import TOY_MIXTURES
 from ..points import csv_points, text_points
 from ..plot import fig_to_png
-from ..train import RECIPES, Trainer, TrainingDiverged, get_recipe
+from ..recipes import RECIPES
+from ..train import Trainer, TrainingDiverged
 from .branch import Branch
 from .clock import IPYWIDGETS_7, Clock
 from .controls import DATASETS, LABELS, Controls, plain
@@ -38,8 +42,10 @@ class TrainingDashboard:
     """Controls + live plots around a :class:`ganedu.train.Trainer`.
 
     Args:
-        recipe: a name in ``RECIPES`` (default: the fast toy WGAN-GP) or a Recipe.
-        data: a toy dataset name or ``"digits"``.
+        recipe: a name in ``RECIPES`` (default: the fast toy WGAN-GP) or a Recipe; a conditional
+            recipe (``CONDITIONAL_RECIPES``, e.g. ``"cwgan-gp-toy"``) trains ``G(z, y)`` and ``D(x, y)``
+            and shows a class picker: every class in turn, or ``G(z, k)`` and ``D(x, k)`` for one k.
+        data: a toy dataset name or ``"digits"`` (a conditional recipe: a Gaussian mixture or digits).
         seed: seed of the networks and the data stream; device: ``"auto"``, ``"cpu"``, ...
         snapshot_dir: where Save snapshot writes ``*.png`` and ``*.pt``.
         refresh_hz: plot refreshes per second (at most 4); interval_ms: the clock's tick;
@@ -48,6 +54,8 @@ class TrainingDashboard:
             toy networks on a CPU; None: leave torch's setting).
         presets: one-click experiments, ``{label: {setting: value}}`` (Recipe fields, ``data``,
             ``seed``): a button each, a new run from the first recipe with those settings.
+        critic: a conditional recipe's critic, ``"concat"``, ``"projection"`` or ``"auxiliary"``
+            (default: the one it was tuned with, ``RECIPE_CRITIC``).
         replay: a recorded run to scrub through (``ganedu.lessons.records.load("05_dashboard_run")``):
             a Replay toggle, offered in words when training here is slower than the run needs.
         **overrides: recipe fields, e.g. ``gp_lambda=1.0``.
@@ -60,11 +68,12 @@ class TrainingDashboard:
 
     def __init__(self, recipe="wgan-gp-toy", data="8gaussians", *, seed=0, device="auto",
                  snapshot_dir="snapshots", refresh_hz=2.0, interval_ms=150, chunk_s=None,
-                 threads="auto", presets=None, replay=None, **overrides):
+                 threads="auto", presets=None, replay=None, critic=None, **overrides):
         check_number("refresh_hz", refresh_hz, gt=0, le=4, expected="in (0, 4] refreshes per second")
         if data not in DATASETS:
             raise ValueError(f"data must be one of {DATASETS}, got {data!r}")
-        self._recipe = self._first = get_recipe(recipe, **overrides)
+        self._recipe = self._first = get_conditional_recipe(recipe, **overrides)
+        self.critic_kind = critic
         self._presets = check_presets({} if presets is None else presets, self._first, DATASETS)
         self.device, self.snapshot_dir, self.threads = device, snapshot_dir, threads
         self._closed, self.diverged, self.view, self._points = False, None, View(), None
@@ -105,9 +114,15 @@ class TrainingDashboard:
         for w, css in ((self.word_w, "word"), (self.upload_w, "upload"), (self.word_button, "use-word")):
             w.add_class(f"ganedu-{css}")
         own = W.HBox([self.word_w, self.word_button, self.upload_w])
+        self.class_w = W.Dropdown(options=[("every class", -1)], value=-1, description="show",
+                                  layout=W.Layout(width="180px", display="none"))  # conditional runs only
+        self.class_w.add_class("ganedu-class")
+        self._new_classes = False
+        self.class_w.observe(lambda change: None if self._new_classes else
+                             self.show_class(None if change["new"] < 0 else change["new"]), "value")
         replay = [] if self.replay is None else [self.replay.toggle]
         self.widget = W.VBox([*self.controls.rows(), W.HBox([self.clock.play, *self.buttons.values(), *replay]),
-                              self.presets.row, own, W.HBox([self.step_counter, self.progress]), self.view.scoreboard.widget, self.status,
+                              self.presets.row, own, W.HBox([self.class_w, self.step_counter, self.progress]), self.view.scoreboard.widget, self.status,
                               W.HBox([self.image, W.VBox([self.view.findings, self.branch_view.box])],
                                      layout=W.Layout(flex_flow="row wrap")),
                               *([] if self.replay is None else [self.replay.box])])
@@ -124,18 +139,59 @@ class TrainingDashboard:
             return
         if widget is self.controls.recipe_w:
             self.pause()
-            self._recipe = RECIPES[widget.value]
+            self._recipe = get_conditional_recipe(widget.value)
             self.controls.show(self._recipe)
         self.reset()
 
+    def _build(self, recipe, data, seed):
+        """A new trainer: a conditional recipe's is a ``ConditionalTrainer`` (``ganedu.acgan.conditional_trainer``)."""
+        if recipe.name not in CONDITIONAL_RECIPES:
+            return Trainer.from_recipe(recipe, data, seed=seed, device=self.device)
+        if not (isinstance(data, str) and data in (*TOY_MIXTURES, "digits")):
+            raise ValueError(f"data: a conditional recipe needs data with classes, a Gaussian mixture "
+                             f"({', '.join(TOY_MIXTURES)}) or digits; got {data if isinstance(data, str) else OWN!r}")
+        return conditional_trainer(recipe, data, critic=self.critic_kind or RECIPE_CRITIC.get(recipe.name, "concat"),
+                                   seed=seed, device=self.device)
+
+    def _data(self):
+        """What the trainer trains on: the data menu's name, or your own points."""
+        name = self.controls.data_w.value
+        return self._points if name == OWN else name
+
     def _new_trainer(self):
         recipe = self._recipe.replace(**self.controls.values())
-        name = self.controls.data_w.value
-        self.trainer = Trainer.from_recipe(recipe, self._points if name == OWN else name,
-                                           seed=self.controls.seed_w.value, device=self.device)
+        self.trainer = self._build(recipe, self._data(), self.controls.seed_w.value)
         self.view.new_run(self.trainer, self.controls.data_w.value)
         self.branch_view.stop()  # a new run ends a comparison
         self.diverged = None
+        self._offer_classes(getattr(self.trainer, "n_classes", 0))
+
+    def _offer_classes(self, n_classes):
+        """The class picker: every class and each of ``n_classes`` (hidden for an unconditional run)."""
+        options = [("every class", -1), *((f"class {k}", k) for k in range(n_classes))]
+        self.class_w.layout.display = None if n_classes else "none"
+        self.view.label = None
+        if list(self.class_w.options) != options or self.class_w.value != -1:
+            self._new_classes = True  # its observer stays quiet: the new run is drawn by the caller
+            try:
+                self.class_w.options, self.class_w.value = options, -1
+            finally:
+                self._new_classes = False
+
+    def show_class(self, label):
+        """A conditional run: draw ``G(z, label)`` and the critic ``D(x, label)`` (None: every class in turn)."""
+        n_classes = getattr(self.trainer, "n_classes", None)
+        if n_classes is None:
+            raise ValueError(f"label: the class picker is for conditional recipes ({', '.join(CONDITIONAL_RECIPES)}); "
+                             f"this run's recipe {self.trainer.recipe.name!r} has no classes")
+        if label is not None:
+            check_int("label", label, min=0, max=n_classes - 1)
+        self.view.label = label
+        if self.class_w.value != (-1 if label is None else label):
+            self.class_w.value = -1 if label is None else label  # (its observer comes back here)
+            return
+        if not self.clock.running:  # while training, the next redraw shows it
+            self.redraw()
 
     def _threads(self):
         return self.trainer.threads if self.threads == "auto" else self.threads
@@ -206,8 +262,9 @@ class TrainingDashboard:
         """Branch here: a twin of the run as it is keeps its settings and trains beside it; the
         controls steer the run you see (change one setting, then Train, and compare)."""
         self.pause()
-        name = self.controls.data_w.value
-        self.branch_view.start(self.trainer, self._points if name == OWN else name, self.view.real, name)
+        data = self._data()
+        self.branch_view.start(self.trainer, lambda recipe, seed: self._build(recipe, data, seed), self.view.real,
+                               self.controls.data_w.value)
         self.redraw()
         self.view.say(f"branched at step {self.trainer.steps}: the twin (right) keeps its settings; change one "
                       "here, then Train, and compare", "ok")
@@ -260,7 +317,9 @@ class TrainingDashboard:
         try:
             self._new_trainer()
         except (ValueError, TypeError) as exc:
+            self._recipe = self.trainer.recipe  # the run as it was: its recipe, data and seed in the menus too
             self.controls.show()
+            self.controls.show_run(self.trainer.recipe.name, self.view.data, self.trainer.seed)
             self.view.say(f"seed/recipe/data: refused, the run is unchanged. {exc}", "error")
             return False
         self.redraw()
@@ -347,7 +406,7 @@ class TrainingDashboard:
             with open(base + ".png", "wb") as f:
                 f.write(fig_to_png(fig))
             self.trainer.save(base + ".pt")
-        except (OSError, TrainingDiverged) as exc:
+        except (OSError, NotImplementedError, TrainingDiverged) as exc:
             return self.view.say(f"snapshot not saved: {exc}", "error")
         self.view.say(f"saved {base}.png and {base}.pt", "ok")
         return base + ".png", base + ".pt"

@@ -26,14 +26,15 @@ OWN = "your points"
 _COLORS = {"info": "#333", "ok": "#009E73", "error": "#D55E00"}
 
 
-def score_live(samples: torch.Tensor, real: torch.Tensor, data: str) -> dict:
+def score_live(samples: torch.Tensor, real: torch.Tensor, data: str, y: torch.Tensor | None = None) -> dict:
     """The dashboard's scores of generated toy samples: :func:`ganedu.metrics.score_samples`, plus one count.
 
     From the course's scorer: ``w1`` (exact W₁ to as many real points; ``points``: how many), and for
     the Gaussian mixtures ``modes`` (covered within 3σ of a centre, the papers' count), ``hq`` and
     ``n_modes``. Added here: ``modes_near``, the modes with a sample within a quarter of the distance
     between the two closest centres (what a student sees as "a sample near each mode" before the
-    samples are within 3σ). Image data: an empty dict.
+    samples are within 3σ). ``y``: the classes a conditional generator was asked for; adds
+    ``per_class``, each class's fraction within 3σ of its own mode. Image data: an empty dict.
     """
     n = min(len(samples), len(real))
     if data == OWN:  # free-form points: nothing to count modes of; the exact W₁ to them still works
@@ -49,6 +50,9 @@ def score_live(samples: torch.Tensor, real: torch.Tensor, data: str) -> dict:
         near = float(gaps.min()) / 4
         scores["n_modes"] = scores.pop("modes_total")
         scores["modes_near"] = mode_coverage(samples, modes, near / 3)["modes"]  # within 3 · near/3
+        if y is not None:
+            from ..conditional_train import toy_class_accuracy
+            scores["per_class"] = toy_class_accuracy(samples, y, data)
     return scores
 
 
@@ -70,6 +74,9 @@ def progress_line(trainer, steps_per_second: float, scores: dict) -> str:
         k = scores["n_modes"]
         line.append(f"modes near {scores['modes_near']}/{k}, within 3σ {scores['modes']}/{k} "
                     f"(HQ {scores['hq']:.0%})")
+    if "per_class" in scores:
+        worst = min(range(len(scores["per_class"])), key=scores["per_class"].__getitem__)
+        line.append(f"each class on its own mode: worst class {worst} at {scores['per_class'][worst]:.0%}")
     diagnosis = headline(trainer)  # ganedu.diagnose: what the curves show went wrong, live
     if diagnosis:
         line.append(diagnosis)
@@ -100,6 +107,7 @@ class View:
                        (self.status, "status"), (self.image, "plot")):
             w.add_class(f"ganedu-{css}")
         self._fig = None  # the live Figure, cleared and redrawn
+        self.label = None  # a conditional run's class to draw (None: every class), the class picker's
         self.scoreboard, self.scores = Scoreboard(), {}  # modes and HQ beside the papers'
         self.findings = W.HTML("", layout=W.Layout(width="280px"))  # ganedu.diagnose, beside the curves
         self.findings.add_class("ganedu-findings")
@@ -112,14 +120,15 @@ class View:
     def figure(self, trainer, steps_per_second=0.0, dpi=72):
         """The figure (``plot_trainer``) and the progress line; scores the samples once."""
         trainer.history  # noqa: B018 -- flushes first: may raise TrainingDiverged before scoring
-        scores = score_live(trainer.sample(256), self.real, self.data) if trainer.steps else {}
+        y = torch.arange(256) % trainer.n_classes if hasattr(trainer, "n_classes") else None  # sample()'s classes
+        scores = score_live(trainer.sample(256), self.real, self.data, y) if trainer.steps else {}
         self.scores = scores
         if "w1" in scores:
             self.w1["step"].append(trainer.steps)
             self.w1["w1"].append(scores["w1"])
         live = dpi == 72  # the live view redraws into one Figure; a snapshot gets its own
         fig = plot_trainer(trainer, real=self.real, exact_w1=self.w1 if self.w1["step"] else None,
-                           dpi=dpi, fig=self._fig if live else None)
+                           dpi=dpi, fig=self._fig if live else None, label=self.label)
         self._fig = fig if live else self._fig
         return fig, progress_line(trainer, steps_per_second, scores)
 
