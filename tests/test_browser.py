@@ -129,3 +129,45 @@ def test_dashboard_trains_redraws_takes_lambda_and_pauses_in_jupyterlab(tmp_path
                   and page.locator(".ganedu-dashboard").count() == 1, 120,  # 60 s timed out once under CI load
                   "the re-run cell to replace its dashboard")
     lab.write_metrics(OUT, metrics, t_start)
+
+
+CONDITIONAL_CELLS = [
+    "from ganedu.widgets import TrainingDashboard\n"
+    "dashboard = TrainingDashboard('cwgan-gp-toy', data='8gaussians', seed=0, device='cpu')\n"
+    "dashboard",
+]
+
+
+def test_the_class_picker_of_a_conditional_dashboard_in_jupyterlab(tmp_path):
+    """Train a conditional recipe, pick class 3 while it trains: the kernel draws G(z, 3) and D(x, 3)."""
+    chromium = lab.chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    with lab.JupyterLab(tmp_path) as server:
+        lab.write_notebook(server.root / "conditional.ipynb", CONDITIONAL_CELLS)
+        with sync_playwright() as p, lab.chromium_browser(p, chromium) as browser:
+            page = browser.new_page(viewport={"width": 1280, "height": 1400})
+            page.goto(server.notebook_url("conditional.ipynb"))
+            lab.wait_until_ready(page)
+            lab.run_all(page)
+            img = page.locator("img.ganedu-plot")
+            img.wait_for(timeout=60_000)
+            picker = page.locator(".ganedu-class select")
+            assert picker.is_visible() and picker.locator("option").count() == 9  # every class + 8
+            page.click("button.ganedu-train")
+            _poll(lambda: _counter(page) > 0, 30, "the step counter to advance after Train")
+            page.wait_for_timeout(4000)
+            page.locator(".ganedu-dashboard").screenshot(path=str(OUT / "conditional-every-class.png"))
+            src = img.get_attribute("src")
+            picker.select_option(label="class 3")
+            status = page.locator(".ganedu-status")
+            _poll(lambda: "showing class 3: G(z, 3) and the critic D(x, 3)" in status.inner_text(), 30,
+                  "the kernel to take class 3")
+            _poll(lambda: img.get_attribute("src") != src, 30, "the plot of class 3")
+            at = _counter(page)
+            _poll(lambda: _counter(page) > at, 30, "training to go on while class 3 is shown")
+            page.wait_for_timeout(3000)
+            page.locator(".ganedu-dashboard").screenshot(path=str(OUT / "conditional-class-3.png"))
+            page.click("button.ganedu-pause")
+            _poll(lambda: "paused at step" in status.inner_text(), 20, "Pause to be processed")

@@ -115,7 +115,8 @@ class TrainingDashboard:
             w.add_class(f"ganedu-{css}")
         own = W.HBox([self.word_w, self.word_button, self.upload_w])
         self.class_w = W.Dropdown(options=[("every class", -1)], value=-1, description="show",
-                                  layout=W.Layout(width="180px", display="none"))  # conditional runs only
+                                  style={"description_width": "40px"},
+                                  layout=W.Layout(width="170px", display="none"))  # conditional runs only
         self.class_w.add_class("ganedu-class")
         self._new_classes = False
         self.class_w.observe(lambda change: None if self._new_classes else
@@ -190,6 +191,8 @@ class TrainingDashboard:
         if self.class_w.value != (-1 if label is None else label):
             self.class_w.value = -1 if label is None else label  # (its observer comes back here)
             return
+        self.view.say("showing every class in turn, coloured by class, and each class's accuracy" if label is None
+                      else f"showing class {label}: G(z, {label}) and the critic D(x, {label})", "ok")
         if not self.clock.running:  # while training, the next redraw shows it
             self.redraw()
 
