@@ -8,6 +8,8 @@
 """
 import os
 
+import pytest
+
 collect_ignore_glob = ["**/*.ipynb", "*.ipynb"]
 
 
@@ -23,3 +25,20 @@ def pytest_report_header(config):
     asked = os.environ.get("ATEN_CPU_CAPABILITY")
     return f"torch CPU kernels: {torch.backends.cpu.get_cpu_capability()} (ATEN_CPU_CAPABILITY={asked or 'unset'})"
 
+
+
+@pytest.fixture
+def shipped_record():
+    """``load(name)``: a record shipped in the repo (``ganedu.lessons.records``), after checking that it
+    is there, at most 200 KB, and made by a full run (not ``--tiny``)."""
+    from ganedu.lessons import records
+
+    def load(name):
+        path = records.path(name)
+        assert path.exists(), f"{path} is missing: run `make record`"
+        assert path.stat().st_size <= 200 * 1024, f"{path} is {path.stat().st_size} bytes, over 200 KB"
+        record = records.load(name)
+        assert "--tiny" not in record["command"], f"{path} was made by a --tiny run"
+        return record
+
+    return load

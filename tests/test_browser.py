@@ -42,14 +42,8 @@ def test_dashboard_trains_redraws_takes_lambda_and_pauses_in_jupyterlab(tmp_path
     t_start = time.time()
     metrics = {}
     with lab.JupyterLab(tmp_path) as server:
-        lab.write_notebook(server.root / "dashboard.ipynb", CELLS)
         with sync_playwright() as p, lab.chromium_browser(p, chromium) as browser:
-            page = browser.new_page(viewport={"width": 1280, "height": 1400})
-            page.goto(server.notebook_url("dashboard.ipynb"))
-            lab.wait_until_ready(page)
-            lab.run_all(page)
-            img = page.locator("img.ganedu-plot")
-            img.wait_for(timeout=60_000)
+            page, img = lab.open_dashboard(browser, server, "dashboard.ipynb", CELLS)
             src0 = _poll(lambda: (img.get_attribute("src") or "").startswith("blob:")
                          and img.get_attribute("src"), 30, "the first plot")
             step0 = _counter(page)
@@ -145,14 +139,8 @@ def test_the_class_picker_of_a_conditional_dashboard_in_jupyterlab(tmp_path):
 
     OUT.mkdir(parents=True, exist_ok=True)
     with lab.JupyterLab(tmp_path) as server:
-        lab.write_notebook(server.root / "conditional.ipynb", CONDITIONAL_CELLS)
         with sync_playwright() as p, lab.chromium_browser(p, chromium) as browser:
-            page = browser.new_page(viewport={"width": 1280, "height": 1400})
-            page.goto(server.notebook_url("conditional.ipynb"))
-            lab.wait_until_ready(page)
-            lab.run_all(page)
-            img = page.locator("img.ganedu-plot")
-            img.wait_for(timeout=60_000)
+            page, img = lab.open_dashboard(browser, server, "conditional.ipynb", CONDITIONAL_CELLS)
             picker = page.locator(".ganedu-class select")
             assert picker.is_visible() and picker.locator("option").count() == 9  # every class + 8
             page.click("button.ganedu-train")

@@ -29,14 +29,10 @@ def _check_record(record, spec):
         assert r["lr_value"] == spec["lr"][r["lr"]]["lr"]
 
 
-def test_shipped_lambda_grid_is_complete_and_made_with_the_current_spec():
+def test_shipped_lambda_grid_is_complete_and_made_with_the_current_spec(shipped_record):
     """If LAMBDA_GRID changes, the record must be made again (`make record`): this fails until it is."""
-    path = records.path("05_lambda_grid")
-    assert path.exists(), "run `make record`"
-    assert path.stat().st_size <= 200 * 1024
-    record = records.load("05_lambda_grid")
+    record = shipped_record("05_lambda_grid")
     _check_record(record, records.LAMBDA_GRID)
-    assert "--tiny" not in record["command"]
 
 
 def test_summary_matches_a_loop_over_the_results():
@@ -90,14 +86,10 @@ def _check_dashboard_run(record, spec):
         assert c["hq"] == pytest.approx(counted["hq"], abs=1e-4)  # (rounded to 4 decimals)
 
 
-def test_shipped_dashboard_run_is_complete_and_made_with_the_current_spec():
+def test_shipped_dashboard_run_is_complete_and_made_with_the_current_spec(shipped_record):
     """If DASHBOARD_RUN changes, the record must be made again (`make record`): this fails until it is."""
-    path = records.path("05_dashboard_run")
-    assert path.exists(), "run `make record`"
-    assert path.stat().st_size <= 200 * 1024
-    record = records.load("05_dashboard_run")
+    record = shipped_record("05_dashboard_run")
     _check_dashboard_run(record, records.DASHBOARD_RUN)
-    assert "--tiny" not in record["command"]
 
 
 TOY_FIELDS = {"data", "seed", "steps", "status", "w1", "w1_floor", "w_estimate", "max_grad_norm", "samples"}
@@ -119,14 +111,10 @@ def _check_toy_sets(record, spec):
         assert r["w1"] > 0 and r["w1_floor"] > 0 and r["max_grad_norm"] > 0
 
 
-def test_shipped_toy_sets_are_complete_and_made_with_the_current_spec():
+def test_shipped_toy_sets_are_complete_and_made_with_the_current_spec(shipped_record):
     """If TOY_SETS changes, the record must be made again (`make record`): this fails until it is."""
-    path = records.path("05_toy_sets")
-    assert path.exists(), "run `make record`"
-    assert path.stat().st_size <= 200 * 1024
-    record = records.load("05_toy_sets")
+    record = shipped_record("05_toy_sets")
     _check_toy_sets(record, records.TOY_SETS)
-    assert "--tiny" not in record["command"]
 
 
 def test_unknown_record_is_explained():
@@ -140,13 +128,11 @@ def test_unknown_record_is_explained():
 from ganedu.lessons import ten_trials  # noqa: E402
 
 
-def test_shipped_ten_trials_are_complete_and_made_with_the_current_spec():
+def test_shipped_ten_trials_are_complete_and_made_with_the_current_spec(shipped_record):
     """One run per (dataset, recipe, seed) of ten_trials.SPEC, scored at every checkpoint; remade if SPEC changes."""
-    path = records.path("07_ten_trials")
-    assert path.exists() and path.stat().st_size <= 200 * 1024
-    record = records.load("07_ten_trials")
+    record = shipped_record("07_ten_trials")
     spec = ten_trials.SPEC
-    assert record["spec"] == json.loads(json.dumps(spec)) and "--tiny" not in record["command"]
+    assert record["spec"] == json.loads(json.dumps(spec))
     got = sorted((r["data"], r["recipe"], r["seed"]) for r in record["results"])
     assert got == sorted(itertools.product(spec["runs"], spec["recipes"], spec["seeds"]))
     for r in record["results"]:

@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 from ganedu.classroom.grade import find_exercises
-from ganedu.classroom.student import _cell_source, make_student_notebook, solution_blocks
+from ganedu.classroom.student import _cell_source, make_student_notebook, report_written, solution_blocks
 
 CONFIG = '''# nbgrader settings for the ganedu notebooks (written by python -m ganedu.classroom.nbgrader_course)
 from ganedu.classroom.nbgrader_course import configure
@@ -141,14 +141,8 @@ def main(argv=None) -> int:
     parser.add_argument("--course", default="course", help="the nbgrader course folder (default: course)")
     parser.add_argument("--assignment", required=True, help="assignment name, e.g. 05")
     args = parser.parse_args(argv)
-    try:
-        written = write_course(args.notebooks, args.course, args.assignment)
-    except (ValueError, OSError) as exc:
-        print(f"ganedu.classroom.nbgrader_course: error: {exc}", file=sys.stderr)
-        return 2
-    for path in written:
-        print(f"wrote {path}")
-    return 0
+    return report_written("ganedu.classroom.nbgrader_course",
+                          lambda: write_course(args.notebooks, args.course, args.assignment))
 
 
 if __name__ == "__main__":

@@ -243,10 +243,16 @@ def main(argv=None) -> int:
     parser.add_argument("notebooks", nargs="+", help="notebooks to convert (e.g. notebooks/*.ipynb)")
     parser.add_argument("--out", default="student", help="output folder (default: student)")
     args = parser.parse_args(argv)
+    return report_written("ganedu.classroom.student", lambda: write_student_versions(args.notebooks, args.out))
+
+
+def report_written(program: str, write) -> int:
+    """A command line's end: ``write()`` (the paths it wrote), each path printed, exit status 0; a
+    ``ValueError`` or ``OSError`` is one line on stderr naming ``program``, exit status 2."""
     try:
-        written = write_student_versions(args.notebooks, args.out)
+        written = write()
     except (ValueError, OSError) as exc:
-        print(f"ganedu.classroom.student: error: {exc}", file=sys.stderr)
+        print(f"{program}: error: {exc}", file=sys.stderr)
         return 2
     for path in written:
         print(f"wrote {path}")

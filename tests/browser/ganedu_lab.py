@@ -165,6 +165,19 @@ def run_all(page):
     page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
 
 
+def open_dashboard(browser, server, name: str, cells: list[str]):
+    """A page (1280 x 1400) on a new notebook ``name`` of ``cells``, all run; returns the page and
+    the dashboard's plot (a Playwright locator), once it is there."""
+    write_notebook(server.root / name, cells)
+    page = browser.new_page(viewport={"width": 1280, "height": 1400})
+    page.goto(server.notebook_url(name))
+    wait_until_ready(page)
+    run_all(page)
+    img = page.locator("img.ganedu-plot")
+    img.wait_for(timeout=60_000)
+    return page, img
+
+
 def chromium_descendants():
     """Chromium processes started (through Playwright's driver) by this Python process."""
     import psutil
