@@ -807,14 +807,14 @@ def test_a_conditional_recipe_trains_g_and_d_of_y_and_offers_a_class_picker(dash
 
     d = dash("cwgan-gp-toy")
     assert isinstance(d.trainer, ConditionalTrainer) and d.trainer.n_classes == 8
-    assert d.class_w.layout.display != "none" and [v for _, v in d.class_w.options] == [-1, *range(8)]
+    assert d.classes.widget.layout.display != "none" and [v for _, v in d.classes.widget.options] == [-1, *range(8)]
     d.run(3)
     assert d.trainer.steps == 3 and picture(d)[:8] == PNG
     assert "each class on its own mode: worst class" in d.progress.value
     d.controls.data_w.value = "25gaussians"  # a new run: 25 classes to pick from
-    assert d.trainer.n_classes == 25 and len(d.class_w.options) == 26
+    assert d.trainer.n_classes == 25 and len(d.classes.widget.options) == 26
     d.controls.recipe_w.value = "wgan-gp-toy"  # unconditional: no picker, and it says why in code
-    assert not hasattr(d.trainer, "n_classes") and d.class_w.layout.display == "none"
+    assert not hasattr(d.trainer, "n_classes") and d.classes.widget.layout.display == "none"
     with pytest.raises(ValueError, match="label: the class picker is for conditional recipes"):
         d.show_class(2)
 
@@ -823,7 +823,7 @@ def test_the_class_picker_draws_g_of_z_k_and_the_critic_of_k(dash):
     d = dash("cwgan-gp-toy")
     d.run(2)
     before = picture(d)
-    d.class_w.value = 3
+    d.classes.widget.value = 3
     assert d.view.label == 3 and picture(d) != before
     samples, surface = d.view._fig.axes[:2]
     with torch.no_grad():  # G(z, 3) for the dashboard's codes, by hand
@@ -833,7 +833,7 @@ def test_the_class_picker_draws_g_of_z_k_and_the_critic_of_k(dash):
     with pytest.raises(ValueError, match="label must be an integer >= 0 and <= 7, got 8"):
         d.show_class(8)
     d.show_class(None)
-    assert d.class_w.value == -1 and d.view.label is None and "every class" in d.view._fig.axes[0].get_title()
+    assert d.classes.widget.value == -1 and d.view.label is None and "every class" in d.view._fig.axes[0].get_title()
 
 
 def test_every_class_shows_each_class_s_accuracy_counted_sample_by_sample(dash):

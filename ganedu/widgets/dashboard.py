@@ -5,7 +5,7 @@ dashed lines on the curves). Plots refresh at a fixed rate (``refresh_hz`` <= 4 
 slower only if drawing would take over a quarter of the time, ``clock.DRAW_SHARE``), as a PNG in an ``ipywidgets.Image``:
 no ipympl. Toy networks train on one CPU thread, as the Trainer does (``ganedu.torch_threads``).
 Headless (tests, nbval): ``run(steps)`` trains synchronously and renders once; ``state()``.
-Longer than most modules (about 400 lines) because the dashboard's actions live here side by
+Longer than most modules (about 440 lines) because the dashboard's actions live here side by
 side, a few lines each: train, pause, one update of one network, presets, your own data,
 branch and compare.
 """
@@ -29,6 +29,7 @@ from ..plot import fig_to_png
 from ..recipes import RECIPES
 from ..train import Trainer, TrainingDiverged
 from .branch import Branch
+from .classes import ClassPicker
 from .clock import IPYWIDGETS_7, Clock
 from .controls import DATASETS, LABELS, Controls, plain
 from .presets import Presets, check_presets
@@ -114,16 +115,11 @@ class TrainingDashboard:
         for w, css in ((self.word_w, "word"), (self.upload_w, "upload"), (self.word_button, "use-word")):
             w.add_class(f"ganedu-{css}")
         own = W.HBox([self.word_w, self.word_button, self.upload_w])
-        self.class_w = W.Dropdown(options=[("every class", -1)], value=-1, description="show",
-                                  style={"description_width": "40px"},
-                                  layout=W.Layout(width="170px", display="none"))  # conditional runs only
-        self.class_w.add_class("ganedu-class")
-        self._new_classes = False
-        self.class_w.observe(lambda change: None if self._new_classes else
-                             self.show_class(None if change["new"] < 0 else change["new"]), "value")
+        self.classes = ClassPicker(on_pick=self.show_class)  # conditional runs only
         replay = [] if self.replay is None else [self.replay.toggle]
         self.widget = W.VBox([*self.controls.rows(), W.HBox([self.clock.play, *self.buttons.values(), *replay]),
-                              self.presets.row, own, W.HBox([self.class_w, self.step_counter, self.progress]), self.view.scoreboard.widget, self.status,
+                              self.presets.row, own, W.HBox([self.classes.widget, self.step_counter, self.progress]),
+                              self.view.scoreboard.widget, self.status,
                               W.HBox([self.image, W.VBox([self.view.findings, self.branch_view.box])],
                                      layout=W.Layout(flex_flow="row wrap")),
                               *([] if self.replay is None else [self.replay.box])])
@@ -165,19 +161,8 @@ class TrainingDashboard:
         self.view.new_run(self.trainer, self.controls.data_w.value)
         self.branch_view.stop()  # a new run ends a comparison
         self.diverged = None
-        self._offer_classes(getattr(self.trainer, "n_classes", 0))
-
-    def _offer_classes(self, n_classes):
-        """The class picker: every class and each of ``n_classes`` (hidden for an unconditional run)."""
-        options = [("every class", -1), *((f"class {k}", k) for k in range(n_classes))]
-        self.class_w.layout.display = None if n_classes else "none"
+        self.classes.offer(getattr(self.trainer, "n_classes", 0))  # (the caller draws the new run)
         self.view.label = None
-        if list(self.class_w.options) != options or self.class_w.value != -1:
-            self._new_classes = True  # its observer stays quiet: the new run is drawn by the caller
-            try:
-                self.class_w.options, self.class_w.value = options, -1
-            finally:
-                self._new_classes = False
 
     def show_class(self, label):
         """A conditional run: draw ``G(z, label)`` and the critic ``D(x, label)`` (None: every class in turn)."""
@@ -188,9 +173,7 @@ class TrainingDashboard:
         if label is not None:
             check_int("label", label, min=0, max=n_classes - 1)
         self.view.label = label
-        if self.class_w.value != (-1 if label is None else label):
-            self.class_w.value = -1 if label is None else label  # (its observer comes back here)
-            return
+        self.classes.show(label)
         self.view.say("showing every class in turn, coloured by class, and each class's accuracy" if label is None
                       else f"showing class {label}: G(z, {label}) and the critic D(x, {label})", "ok")
         if not self.clock.running:  # while training, the next redraw shows it
