@@ -287,3 +287,25 @@ def test_plot_trainer_redrawn_into_its_figure_looks_as_drawn_afresh(first, secon
     assert reused.shape == fresh.shape
     differ = np.any(reused != fresh, axis=-1)
     assert differ.mean() == 0.0, f"{differ.mean():.2%} of the pixels differ from a new Figure"
+
+
+def test_class_accuracy_bars_are_the_fractions_given_and_bad_input_is_named():
+    from ganedu.plot import plot_class_accuracy
+
+    fig = plot_class_accuracy([0.5, 1.0, 0.25], target=0.95)
+    ax = fig.axes[0]
+    assert [p.get_height() for p in ax.patches] == [0.5, 1.0, 0.25]
+    assert [line.get_ydata()[0] for line in ax.lines] == [0.95] and "worst 25%" in ax.get_title()
+    with pytest.raises(ValueError, match="accuracy must be a non-empty list"):
+        plot_class_accuracy([])
+
+
+def test_samples_coloured_by_class_need_one_class_per_sample():
+    from ganedu.plot import plot_samples
+
+    fake, classes = torch.randn(6, 2), torch.tensor([0, 1, 2, 0, 1, 2])
+    fig = plot_samples(None, fake, classes=classes)
+    drawn = fig.axes[0].collections[-1]
+    assert drawn.get_array().tolist() == classes.tolist()  # the colour of each point is its class
+    with pytest.raises(ValueError, match="classes must hold one class per fake sample, got 6 samples and 2 classes"):
+        plot_samples(None, fake, classes=torch.tensor([0, 1]))
