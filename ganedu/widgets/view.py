@@ -12,6 +12,7 @@ import html
 import ipywidgets as W
 import torch
 
+from ..conditional_train import toy_class_accuracy
 from ..data import TOY_DATASETS, toy_modes
 from ..diagnose import FAILURES, diagnose, headline
 from ..metrics import mode_coverage, score_samples
@@ -51,7 +52,6 @@ def score_live(samples: torch.Tensor, real: torch.Tensor, data: str, y: torch.Te
         scores["n_modes"] = scores.pop("modes_total")
         scores["modes_near"] = mode_coverage(samples, modes, near / 3)["modes"]  # within 3 · near/3
         if y is not None:
-            from ..conditional_train import toy_class_accuracy
             scores["per_class"] = toy_class_accuracy(samples, y, data)
     return scores
 
