@@ -46,6 +46,16 @@ def linear_critic(in_shape, w_norm):
     return Scores(nn.Sequential(nn.Flatten(), lin)), lin
 
 
+def assert_same_parameter_gradients(critic, penalty, reference, atol):
+    """The penalty trains the critic: its gradient with respect to every parameter equals the reference loop's
+    (a parameter it does not use gets 0 from both)."""
+    params = list(critic.parameters())
+    got = torch.autograd.grad(penalty, params, allow_unused=True, materialize_grads=True)
+    want = torch.autograd.grad(reference.float(), params, allow_unused=True, materialize_grads=True)
+    for a, b in zip(got, want):
+        assert_close(a, b, rtol=1e-4, atol=atol)
+
+
 def loop_penalty(critic, real, fake, eps, center=1.0):
     """Reference: each sample through the critic on its own, its gradient, its norm, in float64."""
     terms = []
@@ -69,11 +79,7 @@ def test_gradient_penalty_matches_per_sample_loop(shape, make):
     ref = loop_penalty(critic, real, fake, eps)
     assert_close(gp.double(), ref, rtol=1e-5, atol=1e-7)
     # and its gradient wrt the critic's parameters (the penalty must train the critic)
-    params = list(critic.parameters())
-    got = torch.autograd.grad(gp, params, allow_unused=True, materialize_grads=True)
-    want = torch.autograd.grad(ref.float(), params, allow_unused=True, materialize_grads=True)
-    for a, b in zip(got, want):  # (the last bias does not change grad_x c: its gradient is 0)
-        assert_close(a, b, rtol=1e-4, atol=1e-6)
+    assert_same_parameter_gradients(critic, gp, ref, atol=1e-6)  # (the last bias does not change grad_x c: 0)
 
 
 @pytest.mark.parametrize("shape", [(2,), (1, 8, 8)])
@@ -455,11 +461,7 @@ def test_r1_penalty_matches_per_sample_loop(shape, make):
     ref = loop_r1(critic, real)
     assert_close(r1.double(), ref, rtol=1e-5, atol=1e-8)
     assert_close((norms.double() ** 2).mean(), ref, rtol=1e-5, atol=1e-8)
-    params = list(critic.parameters())  # the penalty trains the critic: same parameter gradient as the loop
-    got = torch.autograd.grad(r1, params, allow_unused=True, materialize_grads=True)
-    want = torch.autograd.grad(ref.float(), params, allow_unused=True, materialize_grads=True)
-    for a, b in zip(got, want):
-        assert_close(a, b, rtol=1e-4, atol=1e-7)
+    assert_same_parameter_gradients(critic, r1, ref, atol=1e-7)  # the penalty trains the critic
 
 
 @pytest.mark.parametrize("shape", [(2,), (1, 8, 8)])
