@@ -4,10 +4,13 @@ JupyterLab 4 + ipywidgets 8 + jupyterlab-slideshow (the presentation mode that s
 notebook itself, so its widgets stay live; jupyterlab-rise 0.43 renders them as text), with the
 course's settings (jupyterlab/overrides.json, what `make lab` and Binder install). In quick mode:
 run all cells, start the slideshow on the dashboard's slide at 1280×720, click Train, see the
-step counter advance and the plot redraw, type a new λ, Pause, make one critic update alone, run
+step counter advance and the plot redraw, type a new λ, Pause; open the presenter's window (the
+saved notebook in a second browser window: the speaker notes, and the same live dashboard, whose Train
+and Pause drive the slide's run); make one critic update alone, run
 a one-click experiment, branch and compare with λ changed, train on a typed word's outline (modes
 n/a, W₁ shown); then
-measure how long the recipe as it ships takes, from Train, to 8/8 modes with >= 90% HQ, and scrub
+measure how long the recipe as it ships takes, from Train, to 8/8 modes with >= 90% HQ (and the rate
+live against the recipe trained here without a browser, measured in the same run), and scrub
 the recorded run (Replay) back three checkpoints. The
 screenshots and the measured rates go to test-output/browser-slides/ (look at them).
 Skips when chromium or playwright is missing, unless GANEDU_REQUIRE_BROWSER=1 (CI).
@@ -143,6 +146,35 @@ def test_notebook_05_as_slides_trains_live_takes_lambda_and_pauses(tmp_path):
             metrics["dashboard_height_px"] = dashboard.bounding_box()["height"]
             page.screenshot(path=str(OUT / "slide-paused.png"))
 
+            # the presenter's window: the same notebook, saved, opened in a second browser window in a workspace
+            # of its own (the laptop's screen, while the first is on the projector). It shows the speaker notes
+            # the deck hides, and the same live dashboard: Train there trains the one on the slide.
+            page.evaluate("window.jupyterapp.commands.execute('docmanager:save')")
+            _poll(lambda: not page.evaluate("window.jupyterapp.shell.currentWidget.context.model.dirty"), 20,
+                  "the notebook to be saved")
+            presenter = browser.new_page(viewport=SCREEN)
+            presenter.goto(server.notebook_url(NOTEBOOK).replace("/lab/tree/", "/lab/workspaces/presenter/tree/"))
+            lab.wait_until_ready(presenter)
+            presenter.evaluate("window.jupyterapp.shell.currentWidget.content.notebookConfig.windowingMode = 'none'")
+            # it opens presenting too (the deck remembers): leave the deck there, as its ✕ does
+            presenter.wait_for_selector("body[data-jp-deck-mode='presenting']", state="attached", timeout=30_000)
+            presenter.evaluate("window.jupyterapp.commands.execute('deck:stop')")
+            presenter.wait_for_selector("body[data-jp-deck-mode='presenting']", state="detached", timeout=30_000)
+            assert page.locator("body[data-jp-deck-mode='presenting']").count() == 1  # the projector still presents
+            notes = presenter.locator(".jp-MarkdownCell", has_text="Speaker notes. Click Train")
+            notes.first.scroll_into_view_if_needed()
+            _poll(notes.first.is_visible, 30, "the speaker notes in the presenter's window")
+            assert not page.locator(".jp-MarkdownCell", has_text="Speaker notes. Click Train").first.is_visible()
+            _poll(lambda: _counter(presenter) == stopped, 60, "the presenter's window to show the live dashboard")
+            presenter.locator("button.ganedu-train").click()
+            _poll(lambda: _counter(page) > stopped, 30, "Train in the presenter's window to train the slide's run")
+            notes.first.scroll_into_view_if_needed()
+            presenter.screenshot(path=str(OUT / "presenter-window.png"))
+            presenter.locator("button.ganedu-pause").click()
+            _poll(lambda: "paused at step" in status.inner_text(), 20, "Pause from the presenter's window")
+            stopped = _counter(page)
+            presenter.close()
+
             # one critic update alone: the picture changes, the counter does not
             src = img.get_attribute("src")
             page.locator("button.ganedu-critic").click()
@@ -213,6 +245,10 @@ def test_notebook_05_as_slides_trains_live_takes_lambda_and_pauses(tmp_path):
             metrics["steps_per_s_during_quality_wait"] = float(rate.group(1)) if rate else None
             page.locator("button.ganedu-pause").click()
             page.screenshot(path=str(OUT / "slide-quality.png"))
+            # the same run's baseline: the recipe trained here with no browser, while the dashboard is paused
+            metrics["headless_steps_per_s"] = round(lab.headless_steps_per_s("wgan-gp-toy"), 1)
+            if reached:
+                metrics["live_over_headless"] = round(reached[1] / reached[0] / metrics["headless_steps_per_s"], 2)
 
             # replay: the recorded run, scrubbed step by step (for machines too slow to train it live)
             page.locator("button.ganedu-replay").click()

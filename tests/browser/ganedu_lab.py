@@ -212,6 +212,23 @@ def chromium_browser(playwright, chromium: str):
         end_processes(chromes)
 
 
+def headless_steps_per_s(recipe: str, seconds: float = 3.0) -> float:
+    """Generator steps per second of ``recipe`` trained here without a browser (one thread, as the
+    dashboard trains): the same run's baseline for the rate the browser shows."""
+    from ganedu import torch_threads
+    from ganedu.train import Trainer
+
+    trainer = Trainer.from_recipe(recipe, "8gaussians", device="cpu", seed=0)
+    with torch_threads(1):
+        for _ in range(20):  # warm-up
+            trainer.step()
+        t0, n = time.perf_counter(), 0
+        while time.perf_counter() - t0 < seconds:
+            trainer.step()
+            n += 1
+        return n / (time.perf_counter() - t0)
+
+
 def write_metrics(out: Path, metrics: dict, t_start: float):
     """``metrics`` with the test's duration and the machine's load (what the rates were measured
     under), into ``out/metrics.json`` and on stdout."""
