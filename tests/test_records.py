@@ -49,7 +49,8 @@ def test_summary_matches_a_loop_over_the_results():
         assert row["w1_worst"] == max(r["w1"] for r in runs)               # worst W1 is the largest
         assert row["diverged"] == sum(r["status"] != "ok" for r in runs)
     table = records.format_table(record)
-    assert len(table.splitlines()) == len(rows) + 1
+    assert len(table.splitlines()) == len(rows) + 2                       # what the brackets mean, the header
+    assert max(len(line) for line in table.splitlines()) <= 110              # one row per line on a slide
     assert records.setting_label(record, 5, "paper") == "n_critic 5, lr 1e-4"
     assert records.setting_label(record, 1, "toy") == "n_critic 1, lr 3e-3 decayed"
     label = records.label(record)

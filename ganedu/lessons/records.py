@@ -283,8 +283,8 @@ def summarize(record: dict) -> list:
 def format_table(record: dict) -> str:
     """The grid as text: per setting and λ, modes / HQ / W1 as mean (worst seed)."""
     n_seeds = len(record["spec"]["seeds"])
-    lines = [f"{'setting':26s} {'λ':>6s} {'modes':>12s} {'HQ':>14s} {'W1':>14s} {'all modes':>10s}   "
-             f"(mean over seeds {record['spec']['seeds']}, worst seed in brackets)"]
+    lines = [f"mean over seeds {record['spec']['seeds']}, worst seed in brackets",
+             f"{'setting':26s} {'λ':>6s} {'modes':>12s} {'HQ':>14s} {'W1':>14s} {'all modes':>10s}"]
     previous = None
     for s in summarize(record):
         name = s["setting"] if s["setting"] != previous else ""
