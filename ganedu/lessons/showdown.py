@@ -282,10 +282,19 @@ def literature_table(ours: list, source: str = "ours (measured)") -> str:
 SHOWN_WIDTH_PX = 1000
 
 
+def panel_label(recipe: str) -> str:
+    """A recipe's label cut to fit a narrow panel: its changes on a line of their own, in short words
+    ("wgan-gp-toy[lr_decay_steps=300]" -> "wgan-gp-toy" over "[decay 300]")."""
+    name, _, changes = recipe.partition("[")
+    if not changes:
+        return name
+    return f"{name}\n[{changes.replace('lr_decay_steps=', 'decay ').replace('width=', 'width ')}"
+
+
 def plot_showdown(result: Showdown, *, seed: int = 0, n_points: int = 400, dpi: int = 60):
     """A grid of final samples: one row per dataset, one column per recipe (seed ``seed``).
 
-    Each panel's title is the recipe over its scores, on two short lines, at a size that stays
+    Each panel's title is the recipe (``panel_label``) over its scores, on short lines, at a size that stays
     readable (about 10 px) when the notebook scales the figure down to ``SHOWN_WIDTH_PX``; the
     dataset names the row (the first column's y label)."""
     from ..plot import new_figure, plot_image_grid, plot_samples
@@ -306,7 +315,8 @@ def plot_showdown(result: Showdown, *, seed: int = 0, n_points: int = 400, dpi: 
     width_in = 1.9 * len(recipes) + 0.6
     shown_dpi = min(dpi, SHOWN_WIDTH_PX / width_in)          # pixels per inch once shown in the notebook
     title_pt = 10 * 72 / shown_dpi                            # a title about 10 px tall on screen
-    fig = new_figure((width_in, (2.1 + title_pt / 72 * 0.6) * len(datasets) + 0.6), dpi=dpi)
+    title_lines = max(panel_label(r).count("\n") for r in runs.values()) + 3   # the label, then two lines of scores
+    fig = new_figure((width_in, (1.9 + title_lines * title_pt * 1.3 / 72) * len(datasets) + 0.6), dpi=dpi)
     axes = fig.subplots(len(datasets), len(recipes), squeeze=False)
     for i, data in enumerate(datasets):
         real = reference_data(data, n_points) if data in TOY_DATASETS else None
@@ -323,15 +333,15 @@ def plot_showdown(result: Showdown, *, seed: int = 0, n_points: int = 400, dpi: 
                 ax.set_xlabel("$x_1$", fontsize=7)
                 ax.set_ylabel(f"{data}\n$x_2$" if j == 0 else "", fontsize=title_pt if j == 0 else 7)
                 ax.tick_params(labelsize=6)
-                sub = (f"{r['modes']} modes, HQ {r['hq']:.0%}" if r["modes"] is not None
+                sub = (f"{r['modes']} modes\nHQ {r['hq']:.0%}" if r["modes"] is not None
                        else f"W1 {r['w1']:.3f}")
             else:
                 plot_image_grid(samples[:16], nrow=4, ax=ax)
-                sub = f"{r['classes']}/10 classes, FD {r['fd']:.0f}"
-                if j == 0:
+                sub = f"{r['classes']}/10 classes\nFD {r['fd']:.0f}"
+                if all(runs.get((c, data)) is None for c in recipes[:j]):   # the row's first panel names it
                     ax.text(-0.08, 0.5, data, rotation=90, ha="right", va="center", fontsize=title_pt,
                             transform=ax.transAxes)
-            ax.set_title(f"{recipe}\n{sub}", fontsize=title_pt)
+            ax.set_title(f"{panel_label(recipe)}\n{sub}", fontsize=title_pt)
     fig.suptitle(f"Same budget, same metrics: final samples (seed {seed}); "
                  "blue = data, vermillion = generated", fontsize=title_pt)
     return fig
