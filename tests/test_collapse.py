@@ -1,5 +1,6 @@
 """ganedu.lessons.collapse: Theorem 2.5 of Arjovsky & Bottou (2017) on a grid, the divergences against
 closed forms, and PacGAN's packed critic."""
+import json
 import math
 
 import pytest
@@ -100,3 +101,39 @@ def test_cure_trainer_names_the_choices():
     t = collapse.cure_trainer("+ n_critic 5", seed=0)
     assert t.recipe.n_critic == 5 and t.recipe.lr_g == pytest.approx(10 * t.recipe.lr_d)  # the hopping recipe, one change
     assert isinstance(collapse.cure_trainer("+ packing (m=2)").critic, collapse.PackedCritic)
+
+
+# ---- the recorded cures (09_cures): all four cures on seeds 0-2, shown beside notebook 09's live seed ------------
+def test_the_tiny_cure_record_runs():
+    rec = collapse.record({**collapse.SPEC, **collapse.TINY}, progress=False)
+    assert rec["name"] == "09_cures" and [(r["cure"], r["seed"], r["steps"]) for r in rec["results"]] == [
+        ("hopping recipe", 0, 4), ("wgan-gp-toy", 0, 4)]
+    assert set(rec["results"][0]) == {"cure", "seed", "steps", "modes", "hq", "hops", "hopping"}
+    json.dumps(rec)  # JSON-ready
+
+
+def test_the_shipped_cure_record_is_complete_and_shows_what_the_notebook_claims(shipped_record):
+    rec = shipped_record("09_cures")
+    assert rec["spec"] == json.loads(json.dumps(collapse.SPEC))
+    got = [(r["cure"], r["seed"], r["steps"]) for r in rec["results"]]
+    assert got == [(c, s, 600) for c in collapse.CURES for s in (0, 1, 2)]
+    assert collapse.claims_broken(rec["results"]) == []
+    assert any(r["hopping"] for r in rec["results"] if r["cure"] == "+ n_critic 5")
+
+
+def test_claims_broken_names_each_broken_claim():
+    ok = [dict(cure="hopping recipe", seed=0, hopping=True, hq=0.05), dict(cure="+ packing (m=2)", seed=1, hopping=False, hq=0.0),
+          dict(cure="+ n_critic 5", seed=2, hopping=False, hq=0.1)]  # five critic steps: no per-seed claim
+    assert collapse.claims_broken(ok) == []
+    assert collapse.claims_broken([{**ok[0], "hopping": False}]) == ["hopping recipe, seed 0: the hopping detector stayed silent"]
+    assert collapse.claims_broken([{**ok[1], "hopping": True}]) == ["+ packing (m=2), seed 1: the hopping detector fired"]
+    assert collapse.claims_broken([{**ok[2], "hq": 0.5}]) == ["+ n_critic 5, seed 2: HQ 0.50 is not below 0.5"]
+
+
+def test_format_cures_puts_each_seed_in_its_column():
+    rows = [dict(cure=c, seed=s, modes=s + i, hq=0.01 * (s + i), hops=i, hopping=s == 1)
+            for i, c in enumerate(("hopping recipe", "wgan-gp-toy")) for s in (0, 1)]
+    lines = collapse.format_cures(rows).splitlines()
+    assert lines[0].split() == ["seed", "0", "seed", "1"] and len(lines) == 3
+    assert lines[1] == f"{'hopping recipe':<17}{'0/8, HQ 0.00, 0 hops, silent':<30}1/8, HQ 0.01, 0 hops, fires"
+    assert lines[2].startswith("wgan-gp-toy") and lines[2].index("2/8") == lines[0].index("seed 1")

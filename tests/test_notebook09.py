@@ -9,6 +9,8 @@ wall, full 123.9 s wall (111.8 s CPU), both passing. Graded: solution 8/8, stude
 With section 5 (R1 / LSGAN / GP: one live run, the rest recorded) and the cures on three seeds in full mode,
 measured 2026-12-01 at load average 10-12: quick (nbval) 48.4 s CPU (208 s wall), peak RSS 849 MB; full (nbval)
 136.7 s CPU (574 s wall), peak RSS 880 MB; both passing.
+The cures then moved to one live seed beside a record of seeds 0-2 (09_cures); full mode under
+ATEN_CPU_CAPABILITY=default, quiet machine: 155.5 s wall, 152.4 s CPU, peak RSS 878 MB (the cures' cell 37 s, was 108 s).
 """
 import re
 from pathlib import Path
