@@ -25,7 +25,7 @@ import torch
 
 from ganedu import cpu_name, torch_threads
 from ganedu.checks import check_choice
-from ganedu.lessons import dcgan_factors, regularisers, ten_trials
+from ganedu.lessons import collapse, dcgan_factors, one_sided, regularisers, ten_trials
 
 RECORDED_DIR = pathlib.Path(__file__).parent / "recorded"
 
@@ -221,8 +221,10 @@ GPU_SIZED = ("07_ten_trials",)
 RECORDS = {"02_dcgan_factors": (dcgan_factors.record, dcgan_factors.SPEC, dcgan_factors.TINY),
            "05_lambda_grid": (record_lambda_grid, LAMBDA_GRID, TINY), "05_toy_sets": (record_toy_sets, TOY_SETS, TINY),
            "05_dashboard_run": (record_dashboard_run, DASHBOARD_RUN, TINY_RUN),
+           "05_one_sided": (one_sided.record, one_sided.SPEC, one_sided.TINY),
            "07_ten_trials": (ten_trials.record, ten_trials.SPEC, ten_trials.TINY),
-           "09_regularisers": (regularisers.record, regularisers.SPEC, regularisers.TINY)}
+           "09_regularisers": (regularisers.record, regularisers.SPEC, regularisers.TINY),
+           "09_cures": (collapse.record, collapse.SPEC, collapse.TINY)}
 
 
 def path(name: str) -> pathlib.Path:
