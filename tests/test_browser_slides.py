@@ -165,9 +165,7 @@ def test_notebook_05_as_slides_trains_live_takes_lambda_and_pauses(tmp_path):
             notes.first.scroll_into_view_if_needed()
             _poll(notes.first.is_visible, 30, "the speaker notes in the presenter's window")
             assert not page.locator(".jp-MarkdownCell", has_text="Speaker notes. Click Train").first.is_visible()
-            counter = presenter.locator(".ganedu-step-counter")   # empty until the widget manager renders it
-            _poll(lambda: counter.count() and counter.first.inner_text().strip() == f"step {stopped}", 60,
-                  "the presenter's window to show the live dashboard")
+            _poll(lambda: lab.shown_step(presenter) == stopped, 60, "the presenter's window to show the live dashboard")
             presenter.locator("button.ganedu-train").click()
             _poll(lambda: _counter(page) > stopped, 30, "Train in the presenter's window to train the slide's run")
             notes.first.scroll_into_view_if_needed()

@@ -35,6 +35,12 @@ def step_counter(page) -> int:
     return int(m.group(1))
 
 
+def shown_step(page) -> int | None:
+    """:func:`step_counter`, or None while the widget manager has not rendered the counter yet (to poll on)."""
+    counter = page.locator(".ganedu-step-counter")
+    return step_counter(page) if counter.count() and counter.first.inner_text().strip() else None
+
+
 def poll(condition, timeout, what):
     """``condition()``'s first truthy value within ``timeout`` s, else an AssertionError naming ``what``."""
     end = time.time() + timeout
