@@ -19,6 +19,17 @@ def pytest_configure(config):
                    "kernel set (make test-kernels: ATEN_CPU_CAPABILITY=default)")
 
 
+def pytest_collection_modifyitems(config, items):
+    """The longest tests start first (marker ``slow``, longest ``seconds`` first; unmarked tests keep
+    their order after them), so that the two workers of ``make test`` end together: the 10,000-step
+    grid test (400-750 s) started last would hold one worker while the other idles."""
+    def expected_s(item):
+        mark = item.get_closest_marker("slow")
+        return 0 if mark is None else mark.kwargs.get("seconds", 60)
+
+    items.sort(key=expected_s, reverse=True)  # (a stable sort: equal keys keep their order)
+
+
 def pytest_report_header(config):
     import torch
 

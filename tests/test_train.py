@@ -404,7 +404,7 @@ GRID_SEEDS = (0, 1, 2)
 GRID_LONG = dict(lr_decay_steps=10_000, lr_floor=0.01)
 
 
-@pytest.mark.slow
+@pytest.mark.slow(seconds=450)  # (the longest test: started first, see conftest.py)
 @pytest.mark.training_outcome
 def test_fast_toy_wgan_gp_on_25_gaussians_with_the_decay_over_10000_steps():
     """25/25 modes and >= 90% HQ after 10,000 steps, every seed."""
