@@ -10,6 +10,8 @@ One module per question, each with a ``run(config) -> dict`` that returns JSON-r
 - ``dcgan_digits``     seconds per epoch and images per second of the DCGAN recipe on digits.
 - ``notebooks``        wall time and peak memory (RSS of the kernel's process tree) of every notebook
   in quick and full mode, through nbclient.
+- ``live``             notebook 05's dashboard ticked as a browser ticks it: seconds and steps until it
+  shows 8/8 modes with >= 90% HQ, its steps/s against the recipe's with no dashboard (``--only live``).
 
 ``__main__`` runs them, stores ``benchmarks/results.json`` and regenerates ``benchmarks/RESULTS.md``.
 

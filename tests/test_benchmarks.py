@@ -47,6 +47,28 @@ def test_entry_point_tiny_writes_every_section(tmp_path, capsys):
     assert "## Sweep" in (tmp_path / "RESULTS.md").read_text()
 
 
+def test_live_section_ticks_the_dashboard_until_it_shows_quality_then_times_the_baseline(tmp_path):
+    assert main(["--tiny", "--out", str(tmp_path), "--only", "live"]) == 0
+    live = json.loads((tmp_path / "results.json").read_text())["live"]["result"]
+    (row,) = live["rows"]
+    assert row["reached"] and row["steps"] >= 1 and row["seconds"] > 0  # (the tick that ends past the cap still counts)
+    assert row["live_steps_per_s"] > 0 and row["headless_steps_per_s"] > 0
+    assert row["live_over_headless"] == pytest.approx(row["live_steps_per_s"] / row["headless_steps_per_s"], abs=1e-3)
+    assert "## Live" in (tmp_path / "RESULTS.md").read_text()
+
+
+def test_live_summary_gives_the_headless_rate_a_goal_needs():
+    from benchmarks.live import summary
+
+    rows = [dict(reached=True, steps=1600, seconds=30.0, live_over_headless=0.5),
+            dict(reached=True, steps=1800, seconds=34.0, live_over_headless=0.8),
+            dict(reached=False, steps=5000, seconds=90.0, live_over_headless=0.7)]
+    s = summary(rows, goal_s=20)
+    # medians: 1,700 steps over the two that reached, ratio 0.7 over all three: 1700 / (20 x 0.7) = 121.4 steps/s
+    assert (s["reached"], s["steps_to_quality"], s["seconds_to_quality"]) == (2, 1700, 32.0)
+    assert s["headless_needed_for_goal"] == 121.4
+
+
 def test_baseline_gradient_penalty_matches_ganedu():
     """The seed's penalty (typed in literally) equals lambda x ganedu's, for the same epsilon."""
     torch.manual_seed(0)

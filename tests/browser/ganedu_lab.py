@@ -220,19 +220,11 @@ def chromium_browser(playwright, chromium: str):
 
 def headless_steps_per_s(recipe: str, seconds: float = 3.0) -> float:
     """Generator steps per second of ``recipe`` trained here without a browser (one thread, as the
-    dashboard trains): the same run's baseline for the rate the browser shows."""
-    from ganedu import torch_threads
-    from ganedu.train import Trainer
+    dashboard trains; seed 0 on 8gaussians): the same run's baseline for the rate the browser shows.
+    It is ``python -m benchmarks --only live``'s baseline."""
+    from benchmarks.live import headless_steps_per_s as rate
 
-    trainer = Trainer.from_recipe(recipe, "8gaussians", device="cpu", seed=0)
-    with torch_threads(1):
-        for _ in range(20):  # warm-up
-            trainer.step()
-        t0, n = time.perf_counter(), 0
-        while time.perf_counter() - t0 < seconds:
-            trainer.step()
-            n += 1
-        return n / (time.perf_counter() - t0)
+    return rate(recipe, "8gaussians", 0, seconds, {})
 
 
 def write_metrics(out: Path, metrics: dict, t_start: float):
