@@ -47,7 +47,7 @@ FULL = dict(
                     grid=dict(lr_decay_steps=[6000, 10000], lr_floor=[0.01, 0.003]), n_eval=2500, w1_points=500),
     population=dict(recipe="wgan-gp-toy", data="8gaussians", members=24, steps=30, repeats=3,
                     cuda_steps=200, cuda_warmup=20),
-    live=dict(recipe="wgan-gp-toy", data="8gaussians", seeds=[0, 1, 2], cap_s=90, baseline_s=3.0, goal_s=20,
+    live=dict(recipe="wgan-gp-toy", data="8gaussians", seeds=[0, 1, 2], cap_s=90, baseline_steps=250, goal_s=20,
               need=dict(modes=8, hq=0.9)),
 )
 QUICK = dict(FULL, seeds=[0], notebook_modes=["quick"], repeats=3,
@@ -72,7 +72,7 @@ TINY = dict(
                     grid=dict(lr_floor=[0.1, 0.01]), overrides=dict(width=8, batch_size=16), n_eval=100, w1_points=20),
     population=dict(recipe="wgan-gp-toy", data="8gaussians", members=3, steps=2, repeats=1,
                     overrides=dict(width=8, batch_size=16), cuda_steps=2, cuda_warmup=1),
-    live=dict(recipe="wgan-gp-toy", data="8gaussians", seeds=[0], cap_s=5.0, baseline_s=0.05, goal_s=20,
+    live=dict(recipe="wgan-gp-toy", data="8gaussians", seeds=[0], cap_s=5.0, baseline_steps=2, goal_s=20,
               need=dict(modes=0, hq=0.0), overrides=dict(width=8, batch_size=16)),
 )
 

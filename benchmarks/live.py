@@ -24,22 +24,17 @@ from __future__ import annotations
 import statistics
 import time
 
-from ganedu import torch_threads
 from ganedu.train import Trainer
 from ganedu.widgets import TrainingDashboard
 
+from .throughput import interleaved
 
-def headless_steps_per_s(recipe, data, seed, seconds: float, overrides: dict) -> float:
-    """Generator steps per second of ``recipe`` trained with no dashboard, one thread (as the dashboard trains)."""
-    trainer = Trainer.from_recipe(recipe, data, device="cpu", seed=seed, **overrides)
-    with torch_threads(1):
-        for _ in range(5):  # warm-up
-            trainer.step()
-        t0, n = time.perf_counter(), 0
-        while time.perf_counter() - t0 < seconds or n < 2:
-            trainer.step()
-            n += 1
-        return n / (time.perf_counter() - t0)
+
+def headless_steps_per_s(recipe, data, seed, steps: int, overrides: dict) -> float:
+    """Generator steps per second (wall) of ``recipe`` trained with no dashboard on one thread, as the
+    dashboard trains: ``throughput.interleaved``'s measure (warm-up, then ``steps`` steps and a flush)."""
+    model = Trainer.from_recipe(recipe, data, device="cpu", seed=seed, **overrides)
+    return interleaved({"headless": model}, steps, repeats=1, threads={"headless": 1})["headless"]["steps_per_s"]
 
 
 def shows_quality(scores: dict, need: dict) -> bool:
@@ -63,10 +58,10 @@ def drive(dash: TrainingDashboard, *, cap_s: float, need: dict) -> dict:
             seen = dash.view.scores
             if shows_quality(seen, need):
                 reached = time.perf_counter() - t0
-    live_rate = dash.trainer.steps / (time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
     dash.pause()
-    return dict(reached=reached is not None, seconds=round(time.perf_counter() - t0 if reached is None else reached, 2),
-                steps=dash.trainer.steps, live_steps_per_s=round(live_rate, 1),
+    return dict(reached=reached is not None, seconds=round(elapsed if reached is None else reached, 2),
+                steps=dash.trainer.steps, live_steps_per_s=round(dash.trainer.steps / elapsed, 1),
                 modes=dash.view.scores.get("modes"), hq=dash.view.scores.get("hq"))
 
 
@@ -78,7 +73,7 @@ def run(cfg: dict) -> dict:
         row = dict(seed=seed, **drive(dash, cap_s=c["cap_s"], need=c["need"]))
         dash.close()
         row["headless_steps_per_s"] = round(headless_steps_per_s(c["recipe"], c["data"], seed,
-                                                                 c["baseline_s"], overrides), 1)
+                                                                 c["baseline_steps"], overrides), 1)
         row["live_over_headless"] = round(row["live_steps_per_s"] / row["headless_steps_per_s"], 3)
         rows.append(row)
         if cfg.get("verbose"):

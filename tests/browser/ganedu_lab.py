@@ -218,13 +218,13 @@ def chromium_browser(playwright, chromium: str):
         end_processes(chromes)
 
 
-def headless_steps_per_s(recipe: str, seconds: float = 3.0) -> float:
+def headless_steps_per_s(recipe: str, steps: int = 250) -> float:
     """Generator steps per second of ``recipe`` trained here without a browser (one thread, as the
     dashboard trains; seed 0 on 8gaussians): the same run's baseline for the rate the browser shows.
     It is ``python -m benchmarks --only live``'s baseline."""
     from benchmarks.live import headless_steps_per_s as rate
 
-    return rate(recipe, "8gaussians", 0, seconds, {})
+    return rate(recipe, "8gaussians", 0, steps, {})
 
 
 def write_metrics(out: Path, metrics: dict, t_start: float):
