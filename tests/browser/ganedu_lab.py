@@ -27,18 +27,28 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-b
                  "--disable-dev-shm-usage"]
 
 
+def _counter_text(page) -> str:
+    return page.locator(".ganedu-step-counter").inner_text()
+
+
 def step_counter(page) -> int:
     """The dashboard's step counter ("step N") as an int."""
-    text = page.locator(".ganedu-step-counter").inner_text()
+    text = _counter_text(page)
     m = re.search(r"step (\d+)", text)
     assert m, f"step counter shows {text!r}"
     return int(m.group(1))
 
 
 def shown_step(page) -> int | None:
-    """:func:`step_counter`, or None while the widget manager has not rendered the counter yet (to poll on)."""
-    counter = page.locator(".ganedu-step-counter")
-    return step_counter(page) if counter.count() and counter.first.inner_text().strip() else None
+    """The step counter as an int, or None while it is not rendered or still empty (to poll on).
+
+    The text is read once: a window that has just opened renders the counter's element before its
+    value, so a second read may see an empty element the first did not.
+    """
+    if not page.locator(".ganedu-step-counter").count():
+        return None
+    m = re.search(r"step (\d+)", _counter_text(page))
+    return int(m.group(1)) if m else None
 
 
 def poll(condition, timeout, what):
