@@ -27,16 +27,18 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-b
                  "--disable-dev-shm-usage"]
 
 
-def _counter_text(page) -> str:
-    return page.locator(".ganedu-step-counter").inner_text()
+def _step_in(text: str) -> int | None:
+    """N from the counter's text "step N", or None if it does not (yet) say that."""
+    m = re.search(r"step (\d+)", text)
+    return int(m.group(1)) if m else None
 
 
 def step_counter(page) -> int:
     """The dashboard's step counter ("step N") as an int."""
-    text = _counter_text(page)
-    m = re.search(r"step (\d+)", text)
-    assert m, f"step counter shows {text!r}"
-    return int(m.group(1))
+    text = page.locator(".ganedu-step-counter").inner_text()
+    step = _step_in(text)
+    assert step is not None, f"step counter shows {text!r}"
+    return step
 
 
 def shown_step(page) -> int | None:
@@ -45,10 +47,8 @@ def shown_step(page) -> int | None:
     The text is read once: a window that has just opened renders the counter's element before its
     value, so a second read may see an empty element the first did not.
     """
-    if not page.locator(".ganedu-step-counter").count():
-        return None
-    m = re.search(r"step (\d+)", _counter_text(page))
-    return int(m.group(1)) if m else None
+    counter = page.locator(".ganedu-step-counter")
+    return _step_in(counter.inner_text()) if counter.count() else None
 
 
 def poll(condition, timeout, what):
